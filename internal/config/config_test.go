@@ -1,0 +1,139 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRealEnvironmentWinsOverFile(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, ".env", "ZITADEL_DOMAIN=https://from-file.example.com\nPROJECT_ID=\"123\"\n")
+	e, err := Load(env(map[string]string{"ZITADEL_DOMAIN": "https://from-env.example.com/"}), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.URL("ZITADEL_DOMAIN", "https://x"); got != "https://from-env.example.com" {
+		t.Errorf("ZITADEL_DOMAIN = %q, want the environment's value without trailing slash", got)
+	}
+	if got := e.String("PROJECT_ID", "the project id"); got != "123" {
+		t.Errorf("PROJECT_ID = %q, want 123 from the file", got)
+	}
+	if err := e.Err(); err != nil {
+		t.Errorf("Err() = %v", err)
+	}
+}
+
+func TestProblemsNameTheVariable(t *testing.T) {
+	e, err := Load(env(map[string]string{
+		"ZITADEL_DOMAIN":          "my-instance.zitadel.cloud",
+		"INTROSPECTION_CACHE_TTL": "soon",
+		"PORT":                    "99999",
+	}), writeFile(t, t.TempDir(), ".env", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
+	e.String("PROJECT_ID", "the id of the project in the ZITADEL console")
+	e.Duration("INTROSPECTION_CACHE_TTL", 30*time.Second)
+	e.Port("PORT", 5000)
+	e.Problem(errors.New("key file k.json does not exist"))
+
+	var cfg *Error
+	if !errors.As(e.Err(), &cfg) {
+		t.Fatalf("Err() = %v, want *Error", e.Err())
+	}
+	want := []string{
+		"ZITADEL_DOMAIN must be a URL with scheme, like https://my-instance.zitadel.cloud",
+		"PROJECT_ID is not set: the id of the project in the ZITADEL console",
+		`INTROSPECTION_CACHE_TTL must be a duration like 30s, 2m or 0, not "soon"`,
+		`PORT must be a port number between 1 and 65535, not "99999"`,
+		"key file k.json does not exist",
+	}
+	if strings.Join(cfg.Problems, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", cfg.Error(), strings.Join(want, "\n"))
+	}
+}
+
+func TestDefaultsAndZero(t *testing.T) {
+	e, _ := Load(env(map[string]string{"INTROSPECTION_CACHE_TTL": "0"}), writeFile(t, t.TempDir(), ".env", ""))
+	if d := e.Duration("INTROSPECTION_CACHE_TTL", 30*time.Second); d != 0 {
+		t.Errorf("TTL 0 = %v, want 0 (disabled)", d)
+	}
+	if d := e.Duration("UNSET", 30*time.Second); d != 30*time.Second {
+		t.Errorf("unset duration = %v, want default", d)
+	}
+	if u := e.OptionalURL("ZITADEL_TOKEN_URL", "https://d/oauth/v2/token", "https://x"); u != "https://d/oauth/v2/token" {
+		t.Errorf("optional URL = %q, want default", u)
+	}
+	if e.Err() != nil {
+		t.Errorf("Err() = %v", e.Err())
+	}
+}
+
+func TestRelativePathFromFileIsRelativeToFile(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, ".env", "API_PRIVATE_KEY_FILE=api-key.json\n")
+	e, _ := Load(env(map[string]string{"CLIENT_PRIVATE_KEY_FILE_PATH": "rel.json"}), p)
+	if got, want := e.Path("API_PRIVATE_KEY_FILE", "h"), filepath.Join(dir, "api-key.json"); got != want {
+		t.Errorf("path from file = %q, want %q", got, want)
+	}
+	if got := e.Path("CLIENT_PRIVATE_KEY_FILE_PATH", "h"); got != "rel.json" {
+		t.Errorf("path from environment = %q, want it unchanged (relative to the working directory)", got)
+	}
+}
+
+func TestExplicitFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(env(nil), filepath.Join(dir, "missing.env")); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing file: err = %v", err)
+	}
+	p := writeFile(t, dir, "bad.env", "CLIENT_SECRET='unterminated-secret-value\n")
+	_, err := Load(env(nil), p)
+	if err == nil {
+		t.Fatal("malformed file: no error")
+	}
+	if strings.Contains(err.Error(), "unterminated-secret-value") {
+		t.Errorf("error quotes the file's contents: %v", err)
+	}
+}
+
+func TestNearestDotEnvStopsAtModuleRoot(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, ".env", "FOUND=outside-module\n")
+	mod := filepath.Join(root, "mod")
+	sub := filepath.Join(mod, "sub")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, mod, "go.mod", "module x\n")
+	t.Chdir(sub)
+	e, err := Load(env(nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := e.Optional("FOUND", ""); v != "" {
+		t.Errorf("read a .env above the module root: FOUND=%q", v)
+	}
+	writeFile(t, mod, ".env", "FOUND=module-root\n")
+	e, _ = Load(env(nil), "")
+	if v := e.Optional("FOUND", ""); v != "module-root" {
+		t.Errorf("FOUND = %q, want the module root's .env", v)
+	}
+}
