@@ -1,0 +1,164 @@
+package tokensource
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// MaxBody bounds what is read of an answer: a token response is a few KiB.
+const MaxBody = 1 << 20
+
+// HTTPClient returns the HTTP client for ZITADEL and for the API: with
+// timeouts, so a silent server cannot hang the program, and without following
+// redirects, so credentials are never resent to another URL (a redirect is
+// reported as the answer it is).
+func HTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSHandshakeTimeout = 5 * time.Second
+	t.ResponseHeaderTimeout = 10 * time.Second
+	return &http.Client{
+		Transport:     t,
+		Timeout:       15 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Grant types of the two token requests (blog 4.1.1 and 4.1.2).
+const (
+	GrantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer" // RFC 7523 §2.1
+	GrantClientCredentials = "client_credentials"                          // RFC 6749 §4.4
+)
+
+// Error is a failed token request. It carries ZITADEL's own words and one hint
+// for the usual cause; it never holds the form or headers that were sent.
+type Error struct {
+	Status      int    // HTTP status; 0 when ZITADEL did not answer
+	ContentType string // of an answer that is not an OAuth error
+	Code        string // OAuth error code, e.g. invalid_grant (RFC 6749 §5.2)
+	Description string // ZITADEL's error_description
+	Hint        string // what to check, naming the setting; may be empty
+	Err         error  // why there was no answer, when Status is 0
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Status == 0:
+		return fmt.Sprintf("token request failed: %v", e.Err)
+	case e.Code != "" && e.Description != "":
+		return fmt.Sprintf("ZITADEL refused the token request: %s: %s", e.Code, e.Description)
+	case e.Code != "":
+		return "ZITADEL refused the token request: " + e.Code
+	default:
+		return fmt.Sprintf("token endpoint answered HTTP %d (%s), not a token response", e.Status, e.ContentType)
+	}
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Request posts a token request (RFC 6749 §4) to tokenURL and returns the
+// token from its answer. setHeader, if not nil, adds the client's credentials
+// to the request, e.g. HTTP Basic for client_credentials.
+//
+// ZITADEL answers {"access_token","token_type","expires_in","id_token"}
+// without a "scope" field; the id_token is not needed to call an API and is
+// dropped here.
+func Request(ctx context.Context, client *http.Client, tokenURL string, form url.Values, setHeader func(http.Header)) (*Token, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, &Error{Err: err, Hint: hintTokenURL}
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if setHeader != nil {
+		setHeader(req.Header)
+	}
+	started := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, &Error{Err: err, Hint: hintTokenURL}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	if err != nil {
+		return nil, &Error{Err: fmt.Errorf("read the answer of %s: %w", tokenURL, err), Hint: hintTokenURL}
+	}
+	notToken := &Error{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Hint: hintTokenURL}
+	if len(body) > MaxBody {
+		return nil, notToken
+	}
+
+	if resp.StatusCode != http.StatusOK {
+		var oauthErr struct {
+			Code        string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(body, &oauthErr) != nil || oauthErr.Code == "" {
+			return nil, notToken
+		}
+		return nil, &Error{
+			Status:      resp.StatusCode,
+			Code:        clean(oauthErr.Code, 64),
+			Description: clean(oauthErr.Description, 300),
+			Hint:        hint(form.Get("grant_type"), oauthErr.Code),
+		}
+	}
+
+	var answer struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int64  `json:"expires_in"` // seconds (RFC 6749 §5.1)
+	}
+	if json.Unmarshal(body, &answer) != nil || answer.AccessToken == "" {
+		return nil, notToken
+	}
+	// The token is sent as "Authorization: Bearer" (RFC 6750), which is what
+	// ZITADEL issues; another type would be rejected by the API anyway.
+	if answer.TokenType != "" && !strings.EqualFold(answer.TokenType, "Bearer") {
+		return nil, notToken
+	}
+	tok := &Token{AccessToken: answer.AccessToken, TokenType: "Bearer"}
+	if answer.ExpiresIn > 0 {
+		// From when the request was sent: the token may be a little younger than that, never older.
+		tok.Expiry = started.Add(time.Duration(answer.ExpiresIn) * time.Second)
+	}
+	return tok, nil
+}
+
+const hintTokenURL = "check ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set): the token endpoint is https://<your instance>/oauth/v2/token"
+
+// hint names the setting behind the usual cause of a token endpoint error
+// (ZITADEL answers 400 with these codes; see ZITADEL.md, "Token endpoint").
+func hint(grantType, code string) string {
+	switch {
+	case code == "invalid_grant" && grantType == GrantJWTBearer:
+		return "is CLIENT_PRIVATE_KEY_FILE_PATH a service-user key of this instance? (the user or key may have been deleted or have expired)"
+	case (code == "invalid_client" || code == "unauthorized_client") && grantType == GrantClientCredentials:
+		return "check CLIENT_ID (the service user's user name, not its id) and CLIENT_SECRET"
+	case code == "invalid_scope":
+		return "check PROJECT_ID: the scope urn:zitadel:iam:org:project:id:{PROJECT_ID}:aud needs the id of a project of this instance"
+	case code == "server_error" || code == "temporarily_unavailable":
+		return "ZITADEL has a problem of its own; try again later"
+	}
+	return ""
+}
+
+// clean keeps text from the server printable and short: it ends up on a terminal.
+func clean(s string, limit int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return ' '
+	}, s)
+	if r := []rune(s); len(r) > limit {
+		s = string(r[:limit]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,121 @@
+package tokensource
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The token endpoint answers are ZITADEL's shapes (ZITADEL.md, "Token
+// endpoint"); the service-user samples' end-to-end tests run the same code
+// against the local ZITADEL.
+
+const secret = "form-secret-value"
+
+func TestRequestSendsFormAndHeaderAndParsesToken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+			t.Errorf("got %s with Content-Type %q", r.Method, r.Header.Get("Content-Type"))
+		}
+		if r.FormValue("grant_type") != GrantClientCredentials || r.FormValue("scope") != "openid profile" {
+			t.Errorf("form %v", r.PostForm)
+		}
+		if r.Header.Get("Authorization") != "Basic xyz" {
+			t.Errorf("Authorization %q", r.Header.Get("Authorization"))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"access_token":"at-1","token_type":"Bearer","expires_in":43199,"id_token":"ey.x.y"}`))
+	}))
+	defer srv.Close()
+
+	before := time.Now()
+	form := url.Values{"grant_type": {GrantClientCredentials}, "scope": {"openid profile"}}
+	tok, err := Request(context.Background(), HTTPClient(), srv.URL, form, func(h http.Header) { h.Set("Authorization", "Basic xyz") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken != "at-1" || tok.TokenType != "Bearer" {
+		t.Fatalf("got %q %q", tok.AccessToken, tok.TokenType)
+	}
+	if want := before.Add(43199 * time.Second); tok.Expiry.Before(want) || tok.Expiry.After(time.Now().Add(43199*time.Second)) {
+		t.Fatalf("expiry %v, want about %v", tok.Expiry, want)
+	}
+}
+
+func TestRequestErrors(t *testing.T) {
+	big := `{"error":"invalid_grant","error_description":"` + strings.Repeat("x", MaxBody) + `"}`
+	tests := []struct {
+		name        string
+		grant       string
+		status      int
+		contentType string
+		body        string
+		wantErr     string // in Error()
+		wantHint    string // in Hint
+	}{
+		{"unknown key", GrantJWTBearer, 400, "application/json", `{"error":"invalid_grant","error_description":"assertion invalid"}`,
+			"ZITADEL refused the token request: invalid_grant: assertion invalid", "CLIENT_PRIVATE_KEY_FILE_PATH"},
+		{"wrong secret", GrantClientCredentials, 400, "application/json", `{"error":"invalid_client","error_description":"client authentication failed"}`,
+			"invalid_client: client authentication failed", "CLIENT_SECRET"},
+		{"unauthorized client", GrantClientCredentials, 401, "application/json", `{"error":"unauthorized_client"}`,
+			"ZITADEL refused the token request: unauthorized_client", "CLIENT_ID"},
+		{"bad project", GrantJWTBearer, 400, "application/json", `{"error":"invalid_scope","error_description":"project not found"}`,
+			"invalid_scope", "PROJECT_ID"},
+		{"server error", GrantJWTBearer, 500, "application/json", `{"error":"server_error"}`, "server_error", "try again later"},
+		{"other code: no hint", GrantJWTBearer, 400, "application/json", `{"error":"unsupported_grant_type"}`, "unsupported_grant_type", ""},
+		{"HTML error page", GrantJWTBearer, 502, "text/html", `<html>Bad Gateway</html>`,
+			"token endpoint answered HTTP 502 (text/html), not a token response", "ZITADEL_TOKEN_URL"},
+		{"not the token endpoint", GrantJWTBearer, 200, "text/html", `<html>console</html>`, "HTTP 200 (text/html), not a token response", "ZITADEL_TOKEN_URL"},
+		{"no access_token", GrantJWTBearer, 200, "application/json", `{"token_type":"Bearer"}`, "not a token response", "ZITADEL_TOKEN_URL"},
+		{"not a bearer token", GrantJWTBearer, 200, "application/json", `{"access_token":"x","token_type":"mac"}`, "not a token response", "ZITADEL_TOKEN_URL"},
+		{"redirect is not followed", GrantJWTBearer, 302, "text/html", ``, "HTTP 302", "ZITADEL_TOKEN_URL"},
+		{"oversized answer", GrantJWTBearer, 400, "application/json", big, "HTTP 400 (application/json), not a token response", "ZITADEL_TOKEN_URL"},
+		{"control characters in description", GrantJWTBearer, 400, "application/json", `{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc"}`,
+			"invalid_grant: a [2Jb c", "CLIENT_PRIVATE_KEY_FILE_PATH"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.status == http.StatusFound {
+					w.Header().Set("Location", "/elsewhere")
+				}
+				w.Header().Set("Content-Type", tt.contentType)
+				w.WriteHeader(tt.status)
+				w.Write([]byte(tt.body))
+			}))
+			defer srv.Close()
+			form := url.Values{"grant_type": {tt.grant}, "assertion": {secret}}
+			tok, err := Request(context.Background(), HTTPClient(), srv.URL, form, func(h http.Header) { h.Set("Authorization", "Basic "+secret) })
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("got %v, %v; want an *Error", tok, err)
+			}
+			if !strings.Contains(e.Error(), tt.wantErr) || !strings.Contains(e.Hint, tt.wantHint) || (tt.wantHint == "") != (e.Hint == "") {
+				t.Errorf("got %q, hint %q; want %q, hint with %q", e.Error(), e.Hint, tt.wantErr, tt.wantHint)
+			}
+			if strings.Contains(e.Error()+e.Hint, secret) {
+				t.Errorf("error shows what was sent: %q", e.Error())
+			}
+		})
+	}
+}
+
+func TestRequestWithoutAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	tokenURL := srv.URL + "/oauth/v2/token"
+	srv.Close() // nothing listens there now
+
+	_, err := Request(context.Background(), HTTPClient(), tokenURL, url.Values{"client_secret": {secret}}, nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Status != 0 || !strings.Contains(e.Error(), "connection refused") || !strings.Contains(e.Hint, "ZITADEL_DOMAIN") {
+		t.Fatalf("got %v, want a connection refused *Error with a ZITADEL_DOMAIN hint", err)
+	}
+	if strings.Contains(e.Error(), secret) {
+		t.Errorf("error shows what was sent: %q", e.Error())
+	}
+}
