@@ -137,3 +137,30 @@ func TestNearestDotEnvStopsAtModuleRoot(t *testing.T) {
 		t.Errorf("FOUND = %q, want the module root's .env", v)
 	}
 }
+
+// FuzzDotEnv: no .env content makes Load panic or quote a value in its error,
+// and what it reads comes back unchanged through the getters.
+func FuzzDotEnv(f *testing.F) {
+	f.Add("ZITADEL_DOMAIN=https://x.example.com\nPORT=5000\n")
+	f.Add("CLIENT_SECRET='s3cr3t-value\n")
+	f.Add("export PAT=\"abc\\\"def\"\n# comment\nINTROSPECTION_CACHE_TTL=1h5m\n")
+	f.Add("A=${B}\nB=$A\n")
+	f.Fuzz(func(t *testing.T, content string) {
+		p := filepath.Join(t.TempDir(), ".env")
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e, err := Load(env(nil), p)
+		if err != nil {
+			if len(content) >= 12 && strings.Contains(err.Error(), content) {
+				t.Fatalf("error quotes the file: %v", err)
+			}
+			return
+		}
+		e.URL("ZITADEL_DOMAIN", "https://x")
+		e.Duration("INTROSPECTION_CACHE_TTL", time.Second)
+		e.Port("PORT", 1)
+		e.Path("API_PRIVATE_KEY_FILE", "h")
+		_ = e.Err()
+	})
+}

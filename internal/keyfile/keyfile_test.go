@@ -162,3 +162,29 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// FuzzParse: no input makes Parse panic, and no error quotes the file's
+// contents (which hold the private key).
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"type":"serviceaccount","keyId":"k","key":"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----","userId":"u"}`), false)
+	f.Add([]byte(`{"type":"application","keyId":"k","key":"","clientId":"c"}`), true)
+	f.Add([]byte(`{"type":1}`), true)
+	f.Add([]byte(`null`), false)
+	f.Fuzz(func(t *testing.T, raw []byte, app bool) {
+		want := TypeServiceAccount
+		if app {
+			want = TypeApplication
+		}
+		k, err := Parse(raw, want)
+		if err == nil {
+			if k.Type != want || k.KeyID == "" || k.Subject() == "" {
+				t.Fatalf("accepted an incomplete key: %v", k)
+			}
+			return
+		}
+		var f file
+		if json.Unmarshal(raw, &f) == nil && len(f.Key) >= 8 && strings.Contains(err.Error(), f.Key) {
+			t.Fatalf("error quotes the key: %v", err)
+		}
+	})
+}
