@@ -1,0 +1,162 @@
+package introspect
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Introspector answers whether a token is active. Client and Cache are both one.
+type Introspector interface {
+	Introspect(ctx context.Context, token string) (*Result, error)
+}
+
+const (
+	// DefaultCacheTTL is how long an answer is reused by default. The trade-off:
+	// a token revoked in ZITADEL may still pass for up to this long.
+	DefaultCacheTTL = 30 * time.Second
+	// InactiveTTL caps how long an active:false answer is reused. It keeps a
+	// client that retries a bad token from costing one round trip per request,
+	// while a token that was not yet known (or a clock skew) heals quickly.
+	InactiveTTL = 5 * time.Second
+	// MaxEntries bounds the cache, so a flood of distinct tokens cannot grow
+	// it without limit. An entry is a few hundred bytes.
+	MaxEntries = 10_000
+)
+
+// Cache reuses introspection answers and shares one introspection among
+// concurrent requests with the same token (singleflight).
+//
+// Entries are keyed by the SHA-256 of the token, so the cache holds no usable
+// token. An active answer lives min(TTL, exp − now): never past the token's
+// expiry. Errors are never cached: the next request asks again.
+// The *Result it returns is shared between callers and must not be modified.
+type Cache struct {
+	next Introspector
+	ttl  time.Duration
+	max  int
+	now  func() time.Time
+
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]*list.Element // of *entry
+	order   *list.List                          // oldest first
+	flights map[[sha256.Size]byte]*flight
+}
+
+type entry struct {
+	key     [sha256.Size]byte
+	result  *Result
+	expires time.Time
+}
+
+// flight is one introspection that concurrent requests for a token wait on.
+type flight struct {
+	done   chan struct{}
+	result *Result
+	err    error
+}
+
+// NewCache returns a cache in front of next that keeps answers at most ttl (> 0).
+func NewCache(next Introspector, ttl time.Duration) *Cache {
+	return &Cache{
+		next:    next,
+		ttl:     ttl,
+		max:     MaxEntries,
+		now:     time.Now,
+		entries: map[[sha256.Size]byte]*list.Element{},
+		order:   list.New(),
+		flights: map[[sha256.Size]byte]*flight{},
+	}
+}
+
+// Introspect returns a cached answer, waits for an introspection of the same
+// token already under way, or introspects.
+func (c *Cache) Introspect(ctx context.Context, token string) (*Result, error) {
+	key := sha256.Sum256([]byte(token))
+
+	c.mu.Lock()
+	if r, ok := c.lookup(key); ok {
+		c.mu.Unlock()
+		return r, nil
+	}
+	if f, ok := c.flights[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.result, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f := &flight{done: make(chan struct{}), err: errUnfinished}
+	c.flights[key] = f
+	c.mu.Unlock()
+
+	defer func() {
+		c.mu.Lock()
+		delete(c.flights, key)
+		if f.err == nil {
+			c.store(key, f.result)
+		}
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	// The answer serves every waiter, so the first caller going away must not
+	// cancel it; the Client's own timeout still bounds it.
+	f.result, f.err = c.next.Introspect(context.WithoutCancel(ctx), token)
+	return f.result, f.err
+}
+
+// errUnfinished is what waiters get if the introspection they wait on panicked.
+var errUnfinished = errors.New("introspection did not finish")
+
+// Len returns the number of entries, expired ones included until they are dropped.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len()
+}
+
+func (c *Cache) lookup(key [sha256.Size]byte) (*Result, bool) {
+	el, ok := c.entries[key]
+	if !ok {
+		return nil, false
+	}
+	e := el.Value.(*entry)
+	if !c.now().Before(e.expires) {
+		c.remove(el)
+		return nil, false
+	}
+	return e.result, true
+}
+
+func (c *Cache) store(key [sha256.Size]byte, r *Result) {
+	now := c.now()
+	life := min(c.ttl, InactiveTTL)
+	if r.Active {
+		life = c.ttl
+		if !r.Expiry.IsZero() {
+			life = min(life, r.Expiry.Sub(now))
+		}
+	}
+	if life <= 0 {
+		return
+	}
+	if el, ok := c.entries[key]; ok {
+		c.remove(el)
+	}
+	// All entries live about the same TTL, so the oldest is also about the
+	// first to expire: dropping it keeps the bound without scanning.
+	for c.order.Len() >= c.max {
+		c.remove(c.order.Front())
+	}
+	c.entries[key] = c.order.PushBack(&entry{key: key, result: r, expires: now.Add(life)})
+}
+
+func (c *Cache) remove(el *list.Element) {
+	delete(c.entries, el.Value.(*entry).key)
+	c.order.Remove(el)
+}

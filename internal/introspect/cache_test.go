@@ -1,0 +1,168 @@
+package introspect
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// counting answers with result or err and counts the calls; with gate set it
+// waits for the gate to close first.
+type counting struct {
+	calls  atomic.Int64
+	result *Result
+	err    error
+	gate   chan struct{}
+}
+
+func (c *counting) Introspect(context.Context, string) (*Result, error) {
+	c.calls.Add(1)
+	if c.gate != nil {
+		<-c.gate
+	}
+	return c.result, c.err
+}
+
+// clock is a settable now for the cache.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func newCache(next Introspector, ttl time.Duration) (*Cache, *clock) {
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	c := NewCache(next, ttl)
+	c.now = clk.now
+	return c, clk
+}
+
+func introspectN(t *testing.T, c Introspector, token string, n int) {
+	t.Helper()
+	for range n {
+		if _, err := c.Introspect(context.Background(), token); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCacheLifetime(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name   string
+		ttl    time.Duration
+		result Result
+		lives  time.Duration // reused just before, asked again at
+	}{
+		{"active lives TTL", 30 * time.Second, Result{Active: true, Expiry: start.Add(time.Hour)}, 30 * time.Second},
+		{"active never past exp", 30 * time.Second, Result{Active: true, Expiry: start.Add(2 * time.Second)}, 2 * time.Second},
+		{"active without exp lives TTL", 10 * time.Second, Result{Active: true}, 10 * time.Second},
+		{"inactive lives briefly", 30 * time.Second, Result{}, InactiveTTL},
+		{"inactive at most TTL", time.Second, Result{}, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next := &counting{result: &tt.result}
+			c, clk := newCache(next, tt.ttl)
+			introspectN(t, c, "token", 1)
+			clk.advance(tt.lives - time.Millisecond)
+			introspectN(t, c, "token", 100)
+			if got := next.calls.Load(); got != 1 {
+				t.Fatalf("before %s: %d introspections, want 1", tt.lives, got)
+			}
+			clk.advance(time.Millisecond)
+			introspectN(t, c, "token", 1)
+			if got := next.calls.Load(); got != 2 {
+				t.Fatalf("at %s: %d introspections, want 2", tt.lives, got)
+			}
+		})
+	}
+}
+
+func TestCacheSkipsExpiredAndErrors(t *testing.T) {
+	expired := &counting{result: &Result{Active: true, Expiry: time.Unix(1, 0)}}
+	c, _ := newCache(expired, time.Minute)
+	introspectN(t, c, "token", 3)
+	if got := expired.calls.Load(); got != 3 {
+		t.Fatalf("answer past its exp: %d introspections, want 3", got)
+	}
+
+	failing := &counting{err: &UnavailableError{Reason: "down"}}
+	c, _ = newCache(failing, time.Minute)
+	for range 3 {
+		if _, err := c.Introspect(context.Background(), "token"); err == nil {
+			t.Fatal("no error")
+		}
+	}
+	if got := failing.calls.Load(); got != 3 || c.Len() != 0 {
+		t.Fatalf("errors: %d introspections, %d entries; want 3, 0", got, c.Len())
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	next := &counting{result: &Result{Active: true}}
+	c, _ := newCache(next, time.Minute)
+	c.max = 3
+	for _, token := range []string{"a", "b", "c", "d"} {
+		introspectN(t, c, token, 1)
+	}
+	if c.Len() != 3 {
+		t.Fatalf("Len = %d, want 3", c.Len())
+	}
+	introspectN(t, c, "d", 1)
+	introspectN(t, c, "a", 1) // the oldest was dropped
+	if got := next.calls.Load(); got != 5 {
+		t.Fatalf("%d introspections, want 5", got)
+	}
+}
+
+func TestCacheSharesConcurrentIntrospections(t *testing.T) {
+	next := &counting{result: &Result{Active: true}, gate: make(chan struct{})}
+	c := NewCache(next, time.Minute)
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for range 50 {
+		wg.Go(func() {
+			if r, err := c.Introspect(context.Background(), "fresh"); err != nil || !r.Active {
+				errs <- errors.Join(err, errors.New("not active"))
+			}
+		})
+	}
+	// Let every goroutine reach the cache before the one introspection ends.
+	for next.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(next.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := next.calls.Load(); got != 1 {
+		t.Fatalf("%d introspections, want 1", got)
+	}
+}
+
+func TestCacheWaiterMayGiveUp(t *testing.T) {
+	next := &counting{result: &Result{Active: true}, gate: make(chan struct{})}
+	c := NewCache(next, time.Minute)
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.Introspect(context.Background(), "token")
+		first <- err
+	}()
+	for next.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Introspect(ctx, "token"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiter err = %v, want context.Canceled", err)
+	}
+	close(next.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+}

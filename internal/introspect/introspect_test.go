@@ -1,0 +1,189 @@
+package introspect
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+const secretToken = "s3cr3t-token-value"
+
+// answering starts a server that answers every introspection with status and body.
+func answering(t *testing.T, status int, contentType, body string) *Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("token") != secretToken {
+			t.Errorf("form token = %q, %v", r.PostForm.Get("token"), err)
+		}
+		if strings.HasPrefix(body, "redirect:") {
+			http.Redirect(w, r, strings.TrimPrefix(body, "redirect:"), status)
+			return
+		}
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return &Client{URL: srv.URL}
+}
+
+func TestResultReadsActiveFirstAndRolesFromRoleClaims(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      string
+		active    bool
+		roles     []string
+		wantError bool
+	}{
+		{name: "inactive with malformed extras", body: `{"active":false,"exp":"soon","urn:zitadel:iam:org:project:roles":7}`},
+		{name: "inactive only", body: `{"active":false}`},
+		{name: "active without roles, read:messages only in scope",
+			body: `{"active":true,"sub":"u1","exp":4102444800,"scope":"openid read:messages"}`, active: true},
+		{name: "generic role claim",
+			body:   `{"active":true,"exp":4102444800,"urn:zitadel:iam:org:project:roles":{"read:messages":{"o1":"org.localhost"}}}`,
+			active: true, roles: []string{"read:messages"}},
+		{name: "project role claim",
+			body:   `{"active":true,"urn:zitadel:iam:org:project:123:roles":{"write:messages":{"o1":"d"},"read:messages":{"o1":"d"}}}`,
+			active: true, roles: []string{"read:messages", "write:messages"}},
+		{name: "both claims, no duplicates",
+			body:   `{"active":true,"urn:zitadel:iam:org:project:roles":{"read:messages":{}},"urn:zitadel:iam:org:project:123:roles":{"read:messages":{}}}`,
+			active: true, roles: []string{"read:messages"}},
+		{name: "other urn claims are not roles",
+			body:   `{"active":true,"urn:zitadel:iam:org:project:roles:extra":{"x":{}},"urn:zitadel:iam:user:resourceowner:id":"o1"}`,
+			active: true},
+		{name: "active not boolean", body: `{"active":"true"}`, wantError: true},
+		{name: "no active", body: `{"sub":"u1"}`, wantError: true},
+		{name: "malformed role claim", body: `{"active":true,"urn:zitadel:iam:org:project:roles":["read:messages"]}`, wantError: true},
+		{name: "malformed exp", body: `{"active":true,"exp":"tomorrow"}`, wantError: true},
+		{name: "not JSON", body: `<html>login</html>`, wantError: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := answering(t, http.StatusOK, "application/json", tt.body).Introspect(context.Background(), secretToken)
+			if tt.wantError {
+				var unavailable *UnavailableError
+				if !errors.As(err, &unavailable) {
+					t.Fatalf("err = %v, want *UnavailableError", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Active != tt.active || strings.Join(r.Roles, ",") != strings.Join(tt.roles, ",") {
+				t.Fatalf("got active=%v roles=%v, want %v %v", r.Active, r.Roles, tt.active, tt.roles)
+			}
+			if r.HasRole("read:messages") != slices.Contains(tt.roles, "read:messages") {
+				t.Fatalf("HasRole disagrees with roles %v", r.Roles)
+			}
+		})
+	}
+}
+
+func TestResultFields(t *testing.T) {
+	c := answering(t, http.StatusOK, "application/json",
+		`{"active":true,"sub":"u1","client_id":"c1","username":"reader","exp":4102444800,"iat":1}`)
+	r, err := c.Introspect(context.Background(), secretToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Subject != "u1" || r.ClientID != "c1" || r.Username != "reader" || r.Expiry.Unix() != 4102444800 {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestErrorsAreClassified(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      int
+		contentType string
+		body        string
+		unavailable bool
+		credentials bool
+	}{
+		{"500", 500, "application/json", `{"error":"server_error"}`, true, false},
+		{"502 HTML", 502, "text/html", `<html>bad gateway</html>`, true, false},
+		{"429", 429, "text/plain", `slow down`, true, false},
+		{"200 HTML", 200, "text/html", `<html>hello</html>`, true, false},
+		{"200 too large", 200, "application/json", `{"active":true,"x":"` + strings.Repeat("a", maxAnswer) + `"}`, true, false},
+		{"400 unauthorized_client", 400, "application/json", `{"error":"unauthorized_client","error_description":"client assertion invalid"}`, false, true},
+		{"401 invalid_client", 401, "application/json", `{"error":"invalid_client"}`, false, true},
+		{"400 invalid_request", 400, "application/json", `{"error":"invalid_request"}`, false, false},
+		{"404 HTML", 404, "text/html", `<html>not found</html>`, false, false},
+		{"redirect", 301, "", `redirect:/elsewhere`, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := answering(t, tt.status, tt.contentType, tt.body).Introspect(context.Background(), secretToken)
+			var unavailable *UnavailableError
+			var rejected *RejectedError
+			switch {
+			case tt.unavailable && !errors.As(err, &unavailable):
+				t.Fatalf("err = %v, want *UnavailableError", err)
+			case !tt.unavailable && !errors.As(err, &rejected):
+				t.Fatalf("err = %v, want *RejectedError", err)
+			case rejected != nil && rejected.Credentials() != tt.credentials:
+				t.Fatalf("Credentials() = %v for %v", rejected.Credentials(), err)
+			}
+			if strings.Contains(err.Error(), secretToken) {
+				t.Fatalf("error shows the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestTimeoutAndUnreachable(t *testing.T) {
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	defer slow.Close()
+	defer close(release)
+	c := &Client{URL: slow.URL, Timeout: 50 * time.Millisecond}
+	start := time.Now()
+	_, err := c.Introspect(context.Background(), secretToken)
+	var unavailable *UnavailableError
+	if !errors.As(err, &unavailable) || !strings.Contains(err.Error(), "50ms") {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %s", d)
+	}
+
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	if _, err := (&Client{URL: closed.URL}).Introspect(context.Background(), secretToken); !errors.As(err, &unavailable) {
+		t.Fatalf("err = %v, want *UnavailableError", err)
+	}
+}
+
+func TestAuthenticateAddsCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		if r.FormValue("client_assertion") != "signed" || user != "id" || pass != "secret" || r.FormValue("token") != secretToken {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"unauthorized_client"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"active":true}`))
+	}))
+	defer srv.Close()
+	c := &Client{URL: srv.URL, Authenticate: func(req *http.Request, form url.Values) error {
+		req.SetBasicAuth("id", "secret")
+		form.Set("client_assertion", "signed")
+		return nil
+	}}
+	if r, err := c.Introspect(context.Background(), secretToken); err != nil || !r.Active {
+		t.Fatalf("got %+v, %v", r, err)
+	}
+
+	failing := errors.New("no key")
+	c.Authenticate = func(*http.Request, url.Values) error { return failing }
+	if _, err := c.Introspect(context.Background(), secretToken); !errors.Is(err, failing) {
+		t.Fatalf("err = %v, want %v", err, failing)
+	}
+}
