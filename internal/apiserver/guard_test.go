@@ -1,0 +1,149 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/zitadel/go-introspection-examples/internal/introspect"
+)
+
+// answer is an Introspector that gives every token the same answer.
+type answer struct {
+	result *introspect.Result
+	err    error
+	calls  atomic.Int64
+}
+
+func (a *answer) Introspect(context.Context, string) (*introspect.Result, error) {
+	a.calls.Add(1)
+	return a.result, a.err
+}
+
+func serve(t *testing.T, a *answer, logs io.Writer, header http.Header) (*http.Response, map[string]string) {
+	t.Helper()
+	g := &Guard{Introspector: a, Realm: "test-api", CredentialsHint: "API_CLIENT_SECRET", Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	req := httptest.NewRequest(http.MethodGet, "/api/private-scoped", nil)
+	req.Header = header
+	rec := httptest.NewRecorder()
+	NewHandler(g, slog.New(slog.DiscardHandler)).ServeHTTP(rec, req)
+	var body map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("body %q: %v", rec.Body, err)
+	}
+	return rec.Result(), body
+}
+
+func TestMalformedAuthorizationNeverReachesZitadel(t *testing.T) {
+	tests := []struct {
+		name   string
+		values []string
+	}{
+		{"basic scheme", []string{"Basic dXNlcjpwYXNz"}},
+		{"no scheme", []string{"abc.def"}},
+		{"bearer without token", []string{"Bearer"}},
+		{"bearer with spaces only", []string{"Bearer    "}},
+		{"two tokens", []string{"Bearer abc def"}},
+		{"two headers", []string{"Bearer abc", "Bearer def"}},
+		{"not a b64token", []string{`Bearer abc"def`}},
+		{"over 8 KiB", []string{"Bearer " + strings.Repeat("a", MaxAuthorization)}},
+		{"empty value", []string{""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &answer{result: &introspect.Result{Active: true}}
+			resp, body := serve(t, a, io.Discard, http.Header{"Authorization": tt.values})
+			if resp.StatusCode != http.StatusBadRequest || body["code"] != "invalid_request" {
+				t.Fatalf("got %d %v, want 400 invalid_request", resp.StatusCode, body)
+			}
+			want := `Bearer realm="test-api", error="invalid_request", error_description="` + body["description"] + `"`
+			if got := resp.Header.Get("WWW-Authenticate"); got != want {
+				t.Fatalf("WWW-Authenticate = %s, want %s", got, want)
+			}
+			if a.calls.Load() != 0 {
+				t.Fatal("malformed header was introspected")
+			}
+		})
+	}
+}
+
+func TestAnswers(t *testing.T) {
+	reader := &introspect.Result{Active: true, Roles: []string{ReadMessages}}
+	tests := []struct {
+		name      string
+		header    string
+		answer    answer
+		status    int
+		code      string
+		challenge string // WWW-Authenticate after the realm
+		retry     string
+		log       string
+	}{
+		{name: "missing", status: 401, code: "missing_token"},
+		{name: "lower-case scheme", header: "bearer t0k.en", answer: answer{result: reader}, status: 200},
+		{name: "inactive", header: "Bearer t0k.en", answer: answer{result: &introspect.Result{}},
+			status: 401, code: "invalid_token", challenge: `, error="invalid_token"`},
+		{name: "no role", header: "Bearer t0k.en", answer: answer{result: &introspect.Result{Active: true, Roles: []string{"other"}}},
+			status: 403, code: "insufficient_scope", challenge: `, error="insufficient_scope"`},
+		{name: "unavailable", header: "Bearer t0k.en", answer: answer{err: &introspect.UnavailableError{Reason: "down"}},
+			status: 503, code: "temporarily_unavailable", retry: "5", log: "unavailable"},
+		{name: "credentials rejected", header: "Bearer t0k.en", answer: answer{err: &introspect.RejectedError{Status: 400, Code: "unauthorized_client"}},
+			status: 500, code: "server_error", log: "check API_CLIENT_SECRET"},
+		{name: "wrong URL", header: "Bearer t0k.en", answer: answer{err: &introspect.RejectedError{Status: 404}},
+			status: 500, code: "server_error", log: "check ZITADEL_DOMAIN and ZITADEL_INTROSPECTION_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			header := http.Header{}
+			if tt.header != "" {
+				header.Set("Authorization", tt.header)
+			}
+			var logs strings.Builder
+			resp, body := serve(t, &tt.answer, &logs, header)
+			if resp.StatusCode != tt.status || body["code"] != tt.code && tt.status != 200 {
+				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, tt.status, tt.code)
+			}
+			if tt.status == 200 && body["message"] != ScopedMessage {
+				t.Fatalf("message = %q", body["message"])
+			}
+			challenge := resp.Header.Get("WWW-Authenticate")
+			switch {
+			case tt.status == 401 || tt.status == 403:
+				prefix := `Bearer realm="test-api"` + tt.challenge
+				if !strings.HasPrefix(challenge, prefix) || (tt.challenge == "" && challenge != prefix) {
+					t.Fatalf("WWW-Authenticate = %s, want %s…", challenge, prefix)
+				}
+			case challenge != "":
+				t.Fatalf("WWW-Authenticate = %s on %d", challenge, tt.status)
+			}
+			if got := resp.Header.Get("Retry-After"); got != tt.retry {
+				t.Fatalf("Retry-After = %q, want %q", got, tt.retry)
+			}
+			if !strings.Contains(logs.String(), tt.log) || strings.Contains(logs.String(), "t0k.en") {
+				t.Fatalf("log %q, want %q and no token", logs.String(), tt.log)
+			}
+		})
+	}
+}
+
+func TestFromContext(t *testing.T) {
+	want := &introspect.Result{Active: true, Subject: "u1"}
+	g := &Guard{Introspector: &answer{result: want}, Realm: "r", Logger: slog.New(slog.DiscardHandler)}
+	var got *introspect.Result
+	h := g.RequireToken(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got, _ = FromContext(r.Context()) }))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer abc")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if got != want {
+		t.Fatalf("FromContext = %v", got)
+	}
+	if _, ok := FromContext(context.Background()); ok {
+		t.Fatal("FromContext without a result reports ok")
+	}
+}
