@@ -1,0 +1,271 @@
+// Package localzitadel runs a local OpenID provider on loopback that answers
+// like ZITADEL on every point the samples of this repository depend on
+// (see ZITADEL.md): discovery, the token endpoint (JWT bearer grant and
+// client_credentials), introspection (private_key_jwt and client_secret_basic),
+// revocation, JWKS and userinfo, with opaque and JWT access tokens and PATs.
+//
+// It is built the way ZITADEL builds its own OIDC layer: an [op.Server] from
+// github.com/zitadel/oidc/v3/pkg/op, mounted with [op.RegisterServer]. The
+// library parses the requests and client credentials and writes the OAuth
+// errors; this package decides, as ZITADEL's internal/api/oidc does.
+//
+// Start provisions one organisation with two projects, an API application in
+// each, and three service users, writes their key files in ZITADEL's format
+// and an .env for the samples, and returns their identifiers:
+//
+//	zitadel, err := localzitadel.Start(ctx, localzitadel.Options{})
+//	defer zitadel.Close()
+//	env := zitadel.Env(zitadel.Reader, "http://127.0.0.1:5000")
+//
+// It shares no code with the samples: a bug on one side cannot be hidden by
+// the same bug on the other.
+package localzitadel
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure [Start]. The zero value is ready to use.
+type Options struct {
+	// Addr is the listen address; default "127.0.0.1:0" (a free port).
+	Addr string
+	// Dir receives the key files and the .env; default: a new temporary
+	// directory, removed by Close. A given Dir is created if missing and kept.
+	Dir string
+	// Logger receives one line per request; default: discard. It never
+	// sees a token, secret, assertion or key.
+	Logger *slog.Logger
+	// AccessTokenLifetime of issued access tokens; default 12h, ZITADEL's
+	// default, which the token endpoint reports as expires_in 43199.
+	AccessTokenLifetime time.Duration
+}
+
+// App is an API application of a project: the identity an API uses to
+// call the introspection endpoint.
+type App struct {
+	AppID string
+	// ClientID is "<appId>@<project name>", as ZITADEL forms it.
+	ClientID string
+	// ClientSecret for client_secret_basic. It contains characters that
+	// must be url-encoded in a Basic header (RFC 6749 §2.3.1).
+	ClientSecret string
+	KeyID        string
+	// KeyFile is the path of the "application" key JSON, as downloaded
+	// from the console: {"type":"application","keyId","key","appId","clientId"}.
+	KeyFile string
+}
+
+// ServiceUser is a machine user with a key, a client secret and a PAT.
+type ServiceUser struct {
+	UserID string
+	// UserName is the client_id of the client_credentials grant.
+	UserName string
+	// ClientSecret contains characters that must be url-encoded
+	// (':', '+', '%', '&', '=', a non-ASCII letter), so that a client
+	// that does not encode its Basic credentials is caught.
+	ClientSecret string
+	KeyID        string
+	// KeyFile is the path of the "serviceaccount" key JSON:
+	// {"type":"serviceaccount","keyId","key","userId"}.
+	KeyFile string
+	// PAT is a personal access token without expiry.
+	PAT string
+	// HasRole: the user is granted read:messages on ProjectID.
+	HasRole bool
+	// JWTAccessTokens: the user's access tokens are JWTs, not opaque.
+	JWTAccessTokens bool
+}
+
+// Instance is a running local ZITADEL. All methods are safe for concurrent use.
+type Instance struct {
+	// Issuer is "http://127.0.0.1:PORT", without a trailing slash.
+	Issuer           string
+	TokenURL         string
+	IntrospectionURL string
+	RevocationURL    string
+	KeysURL          string
+	UserInfoURL      string
+	StatsURL         string
+
+	// Dir holds the key files; EnvFile is Dir/.env.
+	Dir, EnvFile string
+
+	OrgID, OrgDomain string
+	// ProjectID is the project with the role read:messages.
+	ProjectID string
+	// OtherProjectID is a second project: its tokens are not for API.
+	OtherProjectID string
+
+	// API is the API application of ProjectID (key file and secret).
+	API App
+	// OtherAPI is the API application of OtherProjectID.
+	OtherAPI App
+
+	// Reader has the role read:messages and opaque access tokens.
+	Reader *ServiceUser
+	// NoRole has no role and opaque access tokens.
+	NoRole *ServiceUser
+	// JWTReader has the role read:messages and JWT access tokens.
+	JWTReader *ServiceUser
+
+	accessTokenLifetime time.Duration
+	log                 *slog.Logger
+	signingKey          *rsa.PrivateKey
+	signingKeyID        string
+
+	// The directory of record, read only after Start.
+	projects map[string]*project     // by project ID
+	apps     map[string]*apiApp      // by client ID
+	users    map[string]*serviceUser // by user ID
+
+	tokens tokenStore
+	stats  counters
+	fault  atomic.Pointer[Fault]
+
+	server    *http.Server
+	serveDone chan struct{}
+	removeDir bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start provisions a new instance and serves it. On return the listener is
+// open and the key files and .env are written. ctx bounds the start-up
+// only; call Close to stop the instance.
+func Start(ctx context.Context, opts Options) (_ *Instance, err error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.AccessTokenLifetime <= 0 {
+		opts.AccessTokenLifetime = 12 * time.Hour
+	}
+
+	i := &Instance{
+		accessTokenLifetime: opts.AccessTokenLifetime,
+		log:                 opts.Logger,
+		serveDone:           make(chan struct{}),
+	}
+	i.tokens.init()
+
+	if opts.Dir == "" {
+		dir, err := os.MkdirTemp("", "localzitadel-")
+		if err != nil {
+			return nil, fmt.Errorf("localzitadel: create directory: %w", err)
+		}
+		i.Dir, i.removeDir = dir, true
+	} else {
+		dir, err := filepath.Abs(opts.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("localzitadel: directory %s: %w", opts.Dir, err)
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("localzitadel: create directory: %w", err)
+		}
+		i.Dir = dir
+	}
+	defer func() {
+		if err != nil && i.removeDir {
+			os.RemoveAll(i.Dir)
+		}
+	}()
+
+	keys, err := pooledKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("localzitadel: %w", err)
+	}
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("localzitadel: listen: %w", err)
+	}
+	i.setURLs("http://" + ln.Addr().String())
+
+	if err := i.provision(keys); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("localzitadel: %w", err)
+	}
+
+	i.server = &http.Server{
+		Handler:           i.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      2 * time.Minute, // long enough for Fault.Delay in tests
+		IdleTimeout:       time.Minute,
+		ErrorLog:          slog.NewLogLogger(i.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		defer close(i.serveDone)
+		if err := i.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			i.log.Error("serve", "err", err)
+		}
+	}()
+	i.log.Info("local ZITADEL started", "issuer", i.Issuer, "dir", i.Dir)
+	return i, nil
+}
+
+func (i *Instance) setURLs(issuer string) {
+	i.Issuer = issuer
+	i.TokenURL = issuer + pathToken
+	i.IntrospectionURL = issuer + pathIntrospect
+	i.RevocationURL = issuer + pathRevoke
+	i.KeysURL = issuer + pathKeys
+	i.UserInfoURL = issuer + pathUserInfo
+	i.StatsURL = issuer + pathStats
+}
+
+// Close stops listening, waits a bounded time for requests in flight, and
+// removes Dir if Start created it. It may be called more than once.
+func (i *Instance) Close() error {
+	i.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := i.server.Shutdown(ctx); err != nil {
+			// Requests still running (a Fault.Delay, say): cut them off.
+			i.server.Close()
+		}
+		<-i.serveDone
+		if i.removeDir {
+			i.closeErr = os.RemoveAll(i.Dir)
+		}
+	})
+	return i.closeErr
+}
+
+// Env returns every variable the samples read, for the service user u and
+// an API at apiBaseURL. Paths are absolute, so the values work from any
+// working directory.
+func (i *Instance) Env(u *ServiceUser, apiBaseURL string) map[string]string {
+	env := map[string]string{
+		"ZITADEL_DOMAIN":            i.Issuer,
+		"ZITADEL_INTROSPECTION_URL": i.IntrospectionURL,
+		"ZITADEL_TOKEN_URL":         i.TokenURL,
+		"API_PRIVATE_KEY_FILE":      i.API.KeyFile,
+		"API_CLIENT_ID":             i.API.ClientID,
+		"API_CLIENT_SECRET":         i.API.ClientSecret,
+		"PROJECT_ID":                i.ProjectID,
+		"API_BASE_URL":              apiBaseURL,
+	}
+	if u != nil {
+		env["CLIENT_PRIVATE_KEY_FILE_PATH"] = u.KeyFile
+		env["CLIENT_ID"] = u.UserName
+		env["CLIENT_SECRET"] = u.ClientSecret
+		env["PAT"] = u.PAT
+	}
+	return env
+}

@@ -1,0 +1,305 @@
+package localzitadel
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// The role the samples' scoped route requires.
+const roleReadMessages = "read:messages"
+
+// project is a ZITADEL project with its roles.
+type project struct {
+	id, name string
+	roles    []string
+}
+
+// apiApp is an API application as the issuer knows it.
+type apiApp struct {
+	appID, clientID, secret, keyID string
+	publicKey                      *rsa.PublicKey
+	projectID                      string
+}
+
+// serviceUser is a machine user as the issuer knows it. The exported
+// ServiceUser handed to callers is a copy; this one is never written after
+// provisioning.
+type serviceUser struct {
+	id, userName, displayName, secret string
+	loginName                         string // user name @ org primary domain
+	keyID                             string
+	publicKey                         *rsa.PublicKey
+	pat                               string
+	roles                             map[string][]string // project ID → granted roles
+	jwtAccessTokens                   bool
+}
+
+// provision creates the organisation, projects, applications and users,
+// and writes their key files and the .env into i.Dir.
+func (i *Instance) provision(keys []*rsa.PrivateKey) error {
+	ids := newIDSource()
+	i.signingKey, i.signingKeyID = keys[0], ids.next()
+
+	i.OrgID = ids.next()
+	i.OrgDomain = "examples.localhost"
+	main := &project{id: ids.next(), name: "introspection-examples", roles: []string{roleReadMessages}}
+	other := &project{id: ids.next(), name: "other-project"}
+	i.ProjectID, i.OtherProjectID = main.id, other.id
+	i.projects = map[string]*project{main.id: main, other.id: other}
+
+	i.apps = make(map[string]*apiApp)
+	var err error
+	if i.API, err = i.addApp(ids, main, keys[1], "api-key.json"); err != nil {
+		return err
+	}
+	if i.OtherAPI, err = i.addApp(ids, other, keys[2], "other-api-key.json"); err != nil {
+		return err
+	}
+
+	i.users = make(map[string]*serviceUser)
+	if i.Reader, err = i.addUser(ids, keys[3], "service-user-reader", "Service User Reader", true, false); err != nil {
+		return err
+	}
+	if i.NoRole, err = i.addUser(ids, keys[4], "service-user-no-role", "Service User Without Role", false, false); err != nil {
+		return err
+	}
+	if i.JWTReader, err = i.addUser(ids, keys[5], "service-user-jwt-tokens", "Service User With JWT Access Tokens", true, true); err != nil {
+		return err
+	}
+
+	i.EnvFile = filepath.Join(i.Dir, ".env")
+	return writeFile(i.Dir, ".env", i.envFileContent())
+}
+
+func (i *Instance) addApp(ids *idSource, p *project, key *rsa.PrivateKey, file string) (App, error) {
+	a := &apiApp{
+		appID:     ids.next(),
+		secret:    newSecret(),
+		keyID:     ids.next(),
+		publicKey: &key.PublicKey,
+		projectID: p.id,
+	}
+	a.clientID = a.appID + "@" + p.name
+	i.apps[a.clientID] = a
+
+	// The API application key, as the console's "download key" gives it.
+	keyJSON, err := json.MarshalIndent(map[string]string{
+		"type":     "application",
+		"keyId":    a.keyID,
+		"key":      pkcs1PEM(key),
+		"appId":    a.appID,
+		"clientId": a.clientID,
+	}, "", "  ")
+	if err != nil {
+		return App{}, err
+	}
+	if err := writeFile(i.Dir, file, keyJSON); err != nil {
+		return App{}, err
+	}
+	return App{
+		AppID:        a.appID,
+		ClientID:     a.clientID,
+		ClientSecret: a.secret,
+		KeyID:        a.keyID,
+		KeyFile:      filepath.Join(i.Dir, file),
+	}, nil
+}
+
+func (i *Instance) addUser(ids *idSource, key *rsa.PrivateKey, userName, displayName string, hasRole, jwtTokens bool) (*ServiceUser, error) {
+	u := &serviceUser{
+		id:              ids.next(),
+		userName:        userName,
+		displayName:     displayName,
+		loginName:       userName + "@" + i.OrgDomain,
+		secret:          newSecret(),
+		keyID:           ids.next(),
+		publicKey:       &key.PublicKey,
+		pat:             newOpaqueToken(),
+		roles:           map[string][]string{},
+		jwtAccessTokens: jwtTokens,
+	}
+	if hasRole {
+		u.roles[i.ProjectID] = []string{roleReadMessages}
+	}
+	i.users[u.id] = u
+	i.tokens.addPAT(u)
+
+	// The service user key, as the console's "download key" gives it.
+	keyJSON, err := json.MarshalIndent(map[string]string{
+		"type":   "serviceaccount",
+		"keyId":  u.keyID,
+		"key":    pkcs1PEM(key),
+		"userId": u.id,
+	}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	file := userName + ".json"
+	if err := writeFile(i.Dir, file, keyJSON); err != nil {
+		return nil, err
+	}
+	return &ServiceUser{
+		UserID:          u.id,
+		UserName:        u.userName,
+		ClientSecret:    u.secret,
+		KeyID:           u.keyID,
+		KeyFile:         filepath.Join(i.Dir, file),
+		PAT:             u.pat,
+		HasRole:         hasRole,
+		JWTAccessTokens: jwtTokens,
+	}, nil
+}
+
+// envFileContent is Env(Reader, "http://localhost:5000") in .env syntax.
+// Values are single-quoted: godotenv and POSIX shells take them literally,
+// so the secrets' '%', '&' and '+' survive both.
+func (i *Instance) envFileContent() []byte {
+	env := i.Env(i.Reader, "http://localhost:5000")
+	names := make([]string, 0, len(env))
+	for name := range env {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by the local ZITADEL at %s.\n", i.Issuer)
+	b.WriteString("# It is valid while that instance runs; every start writes new keys and secrets.\n")
+	b.WriteString("# The service user is " + i.Reader.UserName + " (role read:messages, opaque tokens).\n")
+	b.WriteString("# Samples read .env from the working directory; real environment variables win.\n")
+	for _, name := range names {
+		fmt.Fprintf(&b, "%s='%s'\n", name, env[name])
+	}
+	return []byte(b.String())
+}
+
+// writeFile writes data to dir/name with mode 0600. It writes a temporary
+// file in dir and renames it, so an existing name (even a symlink) is
+// replaced and never written through.
+func writeFile(dir, name string, data []byte) error {
+	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o600)
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+func pkcs1PEM(key *rsa.PrivateKey) string {
+	return string(pem.EncodeToMemory(&pem.Block{
+		Type:  "RSA PRIVATE KEY",
+		Bytes: x509.MarshalPKCS1PrivateKey(key),
+	}))
+}
+
+// idSource hands out IDs shaped like ZITADEL's: 18 decimal digits
+// (ZITADEL uses sonyflake IDs), unique within one instance.
+type idSource struct{ seen map[string]bool }
+
+func newIDSource() *idSource { return &idSource{seen: map[string]bool{}} }
+
+func (s *idSource) next() string {
+	for {
+		n, err := rand.Int(rand.Reader, big.NewInt(1e17))
+		if err != nil {
+			panic(err) // crypto/rand does not fail on supported platforms
+		}
+		id := fmt.Sprintf("3%017d", n)
+		if !s.seen[id] {
+			s.seen[id] = true
+			return id
+		}
+	}
+}
+
+const alphanumeric = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	for k := range b {
+		c, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphanumeric))))
+		if err != nil {
+			panic(err)
+		}
+		b[k] = alphanumeric[c.Int64()]
+	}
+	return string(b)
+}
+
+// newSecret returns a client secret. ZITADEL's secrets are 64 letters and
+// digits; these carry characters a Basic header must url-encode
+// (RFC 6749 §2.3.1) and a form must escape, so that a client that skips
+// either fails here, not against a real instance with a luckier secret:
+// ':' splits an unencoded Basic pair, '+' decodes to a space, "%ä" is an
+// invalid escape and "%2F" one that decodes, '&' and '=' break a form
+// built by hand, and 'ä' is not ASCII.
+func newSecret() string {
+	return randomString(20) + ":+%ä&=/%2F" + randomString(20)
+}
+
+// The number of keys a Start needs: issuer signing key, two API
+// applications, three service users.
+const keysPerInstance = 6
+
+// keyPool generates the RSA keys once per process, concurrently. A 2048-bit
+// key takes up to a second under the race detector, and test suites start
+// many instances: they share these keys, each instance with its own key IDs,
+// so a key ID of one instance is unknown to every other.
+var keyPool = sync.OnceValues(func() ([]*rsa.PrivateKey, error) {
+	keys := make([]*rsa.PrivateKey, keysPerInstance)
+	errs := make([]error, keysPerInstance)
+	var wg sync.WaitGroup
+	for k := range keys {
+		wg.Go(func() { keys[k], errs[k] = rsa.GenerateKey(rand.Reader, 2048) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("generate RSA key: %w", err)
+		}
+	}
+	return keys, nil
+})
+
+// pooledKeys waits for the key pool, or for ctx.
+func pooledKeys(ctx context.Context) ([]*rsa.PrivateKey, error) {
+	type result struct {
+		keys []*rsa.PrivateKey
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		keys, err := keyPool()
+		done <- result{keys, err}
+	}()
+	select {
+	case r := <-done:
+		return r.keys, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

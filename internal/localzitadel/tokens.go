@@ -1,0 +1,459 @@
+package localzitadel
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// patExpiry is the exp ZITADEL reports for a PAT created without an
+// expiration date: 9999-12-31T23:59:59Z (ZITADEL.md, "Personal access tokens").
+var patExpiry = time.Unix(253402300799, 0)
+
+// The scopes ZITADEL gives a PAT.
+var patScopes = []string{
+	oidc.ScopeOpenID, oidc.ScopeProfile,
+	"urn:zitadel:iam:user:metadata", "urn:zitadel:iam:user:resourceowner",
+}
+
+const (
+	scopeProjectAudPrefix = "urn:zitadel:iam:org:project:id:"
+	scopeProjectAudSuffix = ":aud"
+	scopeProjectRole      = "urn:zitadel:iam:org:project:role:"
+)
+
+// token is an issued access token, as the issuer remembers it. JWT access
+// tokens are remembered too: introspection answers from this record (so a
+// revoked or expired JWT is inactive), not from the JWT's claims alone.
+type token struct {
+	id        string // jti
+	opaque    string // the opaque token string; "" for a JWT
+	userID    string
+	clientID  string
+	audience  []string
+	scopes    []string
+	issuedAt  time.Time
+	expiresAt time.Time
+	revoked   bool
+	pat       bool
+}
+
+func (t *token) active(now time.Time) bool {
+	return !t.revoked && now.Before(t.expiresAt)
+}
+
+// tokenStore holds the issued tokens. Records are copied out under the lock.
+type tokenStore struct {
+	mu       sync.Mutex
+	byID     map[string]*token
+	byOpaque map[string]*token
+}
+
+func (s *tokenStore) init() {
+	s.byID = make(map[string]*token)
+	s.byOpaque = make(map[string]*token)
+}
+
+func (s *tokenStore) add(t *token) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.byID[t.id] = t
+	if t.opaque != "" {
+		s.byOpaque[t.opaque] = t
+	}
+}
+
+func (s *tokenStore) addPAT(u *serviceUser) {
+	s.add(&token{
+		id:        newOpaqueToken(),
+		opaque:    u.pat,
+		userID:    u.id,
+		clientID:  u.id,
+		scopes:    patScopes,
+		issuedAt:  time.Now(),
+		expiresAt: patExpiry,
+		pat:       true,
+	})
+}
+
+// get returns a copy of the record with that jti or opaque value.
+func (s *tokenStore) get(id, opaque string) (token, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.byOpaque[opaque]
+	if opaque == "" {
+		t = s.byID[id]
+	}
+	if t == nil {
+		return token{}, false
+	}
+	return *t, true
+}
+
+// update applies f to the record with that jti or opaque value, if any.
+func (s *tokenStore) update(id, opaque string, f func(*token)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.byOpaque[opaque]
+	if opaque == "" {
+		t = s.byID[id]
+	}
+	if t != nil {
+		f(t)
+	}
+}
+
+// lookup finds the record of an access token as a client presents it:
+// an opaque token by its value, a JWT by its jti after checking that this
+// issuer signed it. Garbage, foreign and forged tokens are not found.
+func (i *Instance) lookup(accessToken string) (token, bool) {
+	if strings.Count(accessToken, ".") != 2 {
+		return i.tokens.get("", accessToken)
+	}
+	jti, err := i.verifyAccessTokenJWT(accessToken)
+	if err != nil {
+		return token{}, false
+	}
+	t, ok := i.tokens.get(jti, "")
+	if !ok || t.opaque != "" {
+		return token{}, false
+	}
+	return t, true
+}
+
+// accessTokenClaims are the claims of a JWT access token (ZITADEL.md,
+// "Token response"): no scope, aud = the project (and client) IDs.
+type accessTokenClaims struct {
+	Issuer     string   `json:"iss"`
+	Subject    string   `json:"sub"`
+	Audience   []string `json:"aud,omitempty"`
+	Expiration int64    `json:"exp"`
+	IssuedAt   int64    `json:"iat"`
+	NotBefore  int64    `json:"nbf"`
+	JWTID      string   `json:"jti"`
+	ClientID   string   `json:"client_id"`
+}
+
+func (i *Instance) verifyAccessTokenJWT(accessToken string) (jti string, err error) {
+	jws, err := jose.ParseSigned(accessToken, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return "", err
+	}
+	payload, err := jws.Verify(&i.signingKey.PublicKey)
+	if err != nil {
+		return "", err
+	}
+	var claims accessTokenClaims
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return "", err
+	}
+	if claims.Issuer != i.Issuer || claims.JWTID == "" {
+		return "", errors.New("not issued here")
+	}
+	return claims.JWTID, nil
+}
+
+// issueRequest describes a token to issue for a service user.
+type issueRequest struct {
+	user     *serviceUser
+	clientID string   // client_id of the token: user ID (JWT grant) or user name (client_credentials)
+	scopes   []string // already filtered to the allowed ones
+	lifetime time.Duration
+}
+
+// issue creates and remembers an access token and, with the openid scope,
+// an id token. The audience is the projects of the
+// urn:zitadel:iam:org:project:id:{id}:aud scopes, as ZITADEL's
+// AddAudScopeToAudience computes it.
+func (i *Instance) issue(r issueRequest) (*oidc.AccessTokenResponse, error) {
+	now := time.Now()
+	t := &token{
+		id:        newOpaqueToken(),
+		userID:    r.user.id,
+		clientID:  r.clientID,
+		audience:  audienceFromScopes(r.scopes),
+		scopes:    r.scopes,
+		issuedAt:  now,
+		expiresAt: now.Add(r.lifetime),
+	}
+	if r.lifetime < 0 {
+		// An already expired token (MintToken) was issued before it expired.
+		t.issuedAt = t.expiresAt.Add(-time.Minute)
+	}
+
+	var accessToken string
+	if r.user.jwtAccessTokens {
+		jwt, err := i.sign(accessTokenClaims{
+			Issuer:     i.Issuer,
+			Subject:    t.userID,
+			Audience:   t.audience,
+			Expiration: t.expiresAt.Unix(),
+			IssuedAt:   t.issuedAt.Unix(),
+			NotBefore:  t.issuedAt.Unix(),
+			JWTID:      t.id,
+			ClientID:   t.clientID,
+		})
+		if err != nil {
+			return nil, err
+		}
+		accessToken = jwt
+	} else {
+		t.opaque = newOpaqueToken()
+		accessToken = t.opaque
+	}
+	i.tokens.add(t)
+
+	resp := &oidc.AccessTokenResponse{
+		AccessToken: accessToken,
+		TokenType:   oidc.BearerToken,
+		// ZITADEL reports the seconds left, rounded down: 43199 for 12 h.
+		ExpiresIn: uint64(max(0, time.Until(t.expiresAt)/time.Second)),
+	}
+	if slices.Contains(t.scopes, oidc.ScopeOpenID) {
+		idToken, err := i.idToken(t, accessToken)
+		if err != nil {
+			return nil, err
+		}
+		resp.IDToken = idToken
+	}
+	// No "scope" in the response: ZITADEL does not send it (ZITADEL.md).
+	return resp, nil
+}
+
+// idToken signs the id token of a token response (RS256, issuer key).
+// Service users' clients do not assert user info in the id token, so it
+// carries only the registered claims.
+func (i *Instance) idToken(t *token, accessToken string) (string, error) {
+	atHash, err := oidc.ClaimHash(accessToken, jose.RS256)
+	if err != nil {
+		return "", err
+	}
+	aud := append([]string{t.clientID}, t.audience...)
+	return i.sign(map[string]any{
+		"iss":       i.Issuer,
+		"sub":       t.userID,
+		"aud":       aud,
+		"exp":       t.issuedAt.Add(time.Hour).Unix(),
+		"iat":       t.issuedAt.Unix(),
+		"auth_time": t.issuedAt.Unix(),
+		"azp":       t.clientID,
+		"client_id": t.clientID,
+		"at_hash":   atHash,
+		"amr":       []string{"pwd"},
+	})
+}
+
+func (i *Instance) sign(claims any) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	signer, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: i.signingKey, KeyID: i.signingKeyID}},
+		(&jose.SignerOptions{}).WithType("JWT"),
+	)
+	if err != nil {
+		return "", err
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
+}
+
+func audienceFromScopes(scopes []string) []string {
+	var aud []string
+	for _, s := range scopes {
+		rest, ok := strings.CutPrefix(s, scopeProjectAudPrefix)
+		if !ok {
+			continue
+		}
+		if id, ok := strings.CutSuffix(rest, scopeProjectAudSuffix); ok && id != "" && !slices.Contains(aud, id) {
+			aud = append(aud, id)
+		}
+	}
+	return aud
+}
+
+// tokenResponse wraps a token response with the headers RFC 6749 §5.1 requires.
+func tokenResponse(resp *oidc.AccessTokenResponse) *op.Response {
+	r := op.NewResponse(resp)
+	r.Header.Set("Cache-Control", "no-store")
+	r.Header.Set("Pragma", "no-cache")
+	return r
+}
+
+// JWTProfile is the JWT bearer grant (RFC 7523 §2.1) with a service user's
+// key (ZITADEL.md, "JWT bearer grant"). The assertion is verified with the
+// library, with ZITADEL's parameters (token_jwt_profile.go): iat at most 1 h
+// old, 1 s clock offset, key looked up by kid and iss, sub a known user.
+//
+// Every assertion failure is 400 invalid_grant, as RFC 7523 §3.1 and
+// ZITADEL.md say. (ZITADEL itself currently answers most of them with
+// 500 server_error "Errors.Internal", zitadel/zitadel#11924 and #12692.)
+func (s *server) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileGrantRequest]) (*op.Response, error) {
+	i := s.i
+	var user *serviceUser
+	verifier := op.NewJWTProfileVerifier(userKeyStorage{i}, i.Issuer, time.Hour, time.Second,
+		op.SubjectCheck(func(req *oidc.JWTTokenRequest) error {
+			if req.Subject != req.Issuer {
+				return oidc.ErrSubjectInvalid
+			}
+			if user = i.users[req.Subject]; user == nil {
+				return errors.New("user not found")
+			}
+			return nil
+		}))
+	jwtReq, err := op.VerifyJWTAssertion(ctx, r.Data.Assertion, verifier)
+	if err != nil {
+		return nil, oidc.ErrInvalidGrant().WithDescription("assertion invalid: %v", err)
+	}
+
+	c := &client{id: jwtReq.Subject, user: user, authMethod: oidc.AuthMethodPrivateKeyJWT}
+	scopes, err := op.ValidateAuthReqScopes(c, r.Data.Scope)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := i.issue(issueRequest{user: user, clientID: user.id, scopes: scopes, lifetime: i.accessTokenLifetime})
+	if err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	return tokenResponse(resp), nil
+}
+
+// ClientCredentialsExchange is the client_credentials grant of a service
+// user, authenticated in VerifyClient (ZITADEL.md, "Client credentials grant").
+func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {
+	c, ok := r.Client.(*client)
+	if !ok || c.user == nil {
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("only service users may use client_credentials")
+	}
+	scopes, err := op.ValidateAuthReqScopes(c, r.Data.Scope)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.i.issue(issueRequest{user: c.user, clientID: c.id, scopes: scopes, lifetime: s.i.accessTokenLifetime})
+	if err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	return tokenResponse(resp), nil
+}
+
+// Revocation revokes an access token or PAT (RFC 7009). Unknown and invalid
+// tokens are answered 200 (§2.2). A client may revoke a token it holds
+// (the service user it was issued to) or one issued for it (an API
+// application whose client ID or project ID is in the audience, as
+// ZITADEL's OIDC session CheckClient); for any other token the answer is
+// unauthorized_client.
+func (s *server) Revocation(ctx context.Context, r *op.ClientRequest[oidc.RevocationRequest]) (*op.Response, error) {
+	c, _ := r.Client.(*client)
+	t, ok := s.i.lookup(r.Data.Token)
+	if !ok || c == nil {
+		return op.NewResponse(nil), nil
+	}
+	allowed := (c.user != nil && c.user.id == t.userID) ||
+		(c.app != nil && (slices.Contains(t.audience, c.app.clientID) || slices.Contains(t.audience, c.app.projectID)))
+	if !allowed {
+		return nil, op.NewStatusError(
+			oidc.ErrUnauthorizedClient().WithDescription("token was not issued for this client"),
+			http.StatusBadRequest)
+	}
+	s.i.tokens.update(t.id, t.opaque, func(t *token) { t.revoked = true })
+	return op.NewResponse(nil), nil
+}
+
+// TokenOptions shape a token issued by MintToken.
+type TokenOptions struct {
+	// Lifetime of the token; 0 = Options.AccessTokenLifetime; negative =
+	// already expired.
+	Lifetime time.Duration
+	// ProjectIDs are the token's audience; nil = [ProjectID]. An empty,
+	// non-nil slice gives a token without audience (no aud scope).
+	ProjectIDs []string
+	// Scopes requested; nil = "openid profile email" plus the aud scope of
+	// each project of ProjectIDs. Scopes ZITADEL does not know are dropped,
+	// as at the token endpoint; a given list adds the aud scopes too.
+	Scopes []string
+}
+
+// MintToken issues an access token for u directly, as the token endpoint
+// would (opaque or JWT per user), without a request.
+func (i *Instance) MintToken(u *ServiceUser, o TokenOptions) (string, error) {
+	if u == nil {
+		return "", errors.New("localzitadel: MintToken: no service user")
+	}
+	user := i.users[u.UserID]
+	if user == nil {
+		return "", fmt.Errorf("localzitadel: MintToken: unknown service user %s", u.UserID)
+	}
+	projects := o.ProjectIDs
+	if projects == nil {
+		projects = []string{i.ProjectID}
+	}
+	scopes := o.Scopes
+	if scopes == nil {
+		scopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail}
+	}
+	scopes = slices.Clone(scopes)
+	for _, p := range projects {
+		scopes = append(scopes, scopeProjectAudPrefix+p+scopeProjectAudSuffix)
+	}
+	scopes, err := op.ValidateAuthReqScopes(&client{user: user}, scopes)
+	if err != nil {
+		return "", fmt.Errorf("localzitadel: MintToken: %w", err)
+	}
+	lifetime := o.Lifetime
+	if lifetime == 0 {
+		lifetime = i.accessTokenLifetime
+	}
+	resp, err := i.issue(issueRequest{user: user, clientID: user.id, scopes: scopes, lifetime: lifetime})
+	if err != nil {
+		return "", fmt.Errorf("localzitadel: MintToken: %w", err)
+	}
+	return resp.AccessToken, nil
+}
+
+// Revoke revokes an access token or PAT (a PAT is revoked by deleting it
+// in ZITADEL; the effect is the same). Unknown tokens are ignored.
+func (i *Instance) Revoke(accessToken string) {
+	if t, ok := i.lookup(accessToken); ok {
+		i.tokens.update(t.id, t.opaque, func(t *token) { t.revoked = true })
+	}
+}
+
+// Expire sets the token's expiry to one second ago. A JWT access token
+// keeps its exp claim, but introspection answers from the issuer's record
+// and says it is inactive. Unknown tokens are ignored.
+func (i *Instance) Expire(accessToken string) {
+	if t, ok := i.lookup(accessToken); ok {
+		i.tokens.update(t.id, t.opaque, func(t *token) {
+			t.expiresAt = time.Now().Add(-time.Second)
+			if t.issuedAt.After(t.expiresAt) {
+				t.issuedAt = t.expiresAt.Add(-time.Minute)
+			}
+		})
+	}
+}
+
+// newOpaqueToken returns 32 random bytes, base64url without padding: a
+// dot-less string, like ZITADEL's opaque tokens.
+func newOpaqueToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
