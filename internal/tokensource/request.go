@@ -30,10 +30,10 @@ func HTTPClient() *http.Client {
 	}
 }
 
-// Grant types of the two token requests (blog 4.1.1 and 4.1.2).
+// Grant types of the two token requests (blog 4.1.1 and 4.1.2), for the hints.
 const (
-	GrantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer" // RFC 7523 §2.1
-	GrantClientCredentials = "client_credentials"                          // RFC 6749 §4.4
+	grantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer" // RFC 7523 §2.1
+	grantClientCredentials = "client_credentials"                          // RFC 6749 §4.4
 )
 
 // Error is a failed token request. It carries ZITADEL's own words and one hint
@@ -63,21 +63,21 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Request posts a token request (RFC 6749 §4) to tokenURL and returns the
-// token from its answer. setHeader, if not nil, adds the client's credentials
-// to the request, e.g. HTTP Basic for client_credentials.
+// token from its answer. authenticate, if not nil, adds the client's
+// credentials to the request, e.g. HTTP Basic for client_credentials.
 //
 // ZITADEL answers {"access_token","token_type","expires_in","id_token"}
 // without a "scope" field; the id_token is not needed to call an API and is
 // dropped here.
-func Request(ctx context.Context, client *http.Client, tokenURL string, form url.Values, setHeader func(http.Header)) (*Token, error) {
+func Request(ctx context.Context, client *http.Client, tokenURL string, form url.Values, authenticate func(*http.Request)) (*Token, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, &Error{Err: err, Hint: hintTokenURL}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if setHeader != nil {
-		setHeader(req.Header)
+	if authenticate != nil {
+		authenticate(req)
 	}
 	started := time.Now()
 	resp, err := client.Do(req)
@@ -104,8 +104,8 @@ func Request(ctx context.Context, client *http.Client, tokenURL string, form url
 		}
 		return nil, &Error{
 			Status:      resp.StatusCode,
-			Code:        clean(oauthErr.Code, 64),
-			Description: clean(oauthErr.Description, 300),
+			Code:        Printable(oauthErr.Code, 64),
+			Description: Printable(oauthErr.Description, 300),
 			Hint:        hint(form.Get("grant_type"), oauthErr.Code),
 		}
 	}
@@ -137,9 +137,11 @@ const hintTokenURL = "check ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set): the 
 // (ZITADEL answers 400 with these codes; see ZITADEL.md, "Token endpoint").
 func hint(grantType, code string) string {
 	switch {
-	case code == "invalid_grant" && grantType == GrantJWTBearer:
+	case code == "invalid_grant" && grantType == grantJWTBearer:
 		return "is CLIENT_PRIVATE_KEY_FILE_PATH a service-user key of this instance? (the user or key may have been deleted or have expired)"
-	case (code == "invalid_client" || code == "unauthorized_client") && grantType == GrantClientCredentials:
+	case grantType == grantClientCredentials && (code == "invalid_client" || code == "unauthorized_client" || code == "invalid_request"):
+		// ZITADEL answers a wrong service-user secret with invalid_request
+		// (Errors.User.Machine.Secret.Invalid), an unknown user with invalid_client.
 		return "check CLIENT_ID (the service user's user name, not its id) and CLIENT_SECRET"
 	case code == "invalid_scope":
 		return "check PROJECT_ID: the scope urn:zitadel:iam:org:project:id:{PROJECT_ID}:aud needs the id of a project of this instance"
@@ -149,8 +151,9 @@ func hint(grantType, code string) string {
 	return ""
 }
 
-// clean keeps text from the server printable and short: it ends up on a terminal.
-func clean(s string, limit int) string {
+// Printable keeps text from a server printable, on one line and short: it
+// ends up on a terminal.
+func Printable(s string, limit int) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsPrint(r) {
 			return r

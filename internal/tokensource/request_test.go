@@ -22,7 +22,7 @@ func TestRequestSendsFormAndHeaderAndParsesToken(t *testing.T) {
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
 			t.Errorf("got %s with Content-Type %q", r.Method, r.Header.Get("Content-Type"))
 		}
-		if r.FormValue("grant_type") != GrantClientCredentials || r.FormValue("scope") != "openid profile" {
+		if r.FormValue("grant_type") != grantClientCredentials || r.FormValue("scope") != "openid profile" {
 			t.Errorf("form %v", r.PostForm)
 		}
 		if r.Header.Get("Authorization") != "Basic xyz" {
@@ -34,8 +34,8 @@ func TestRequestSendsFormAndHeaderAndParsesToken(t *testing.T) {
 	defer srv.Close()
 
 	before := time.Now()
-	form := url.Values{"grant_type": {GrantClientCredentials}, "scope": {"openid profile"}}
-	tok, err := Request(context.Background(), HTTPClient(), srv.URL, form, func(h http.Header) { h.Set("Authorization", "Basic xyz") })
+	form := url.Values{"grant_type": {grantClientCredentials}, "scope": {"openid profile"}}
+	tok, err := Request(context.Background(), HTTPClient(), srv.URL, form, func(r *http.Request) { r.Header.Set("Authorization", "Basic xyz") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,24 +58,26 @@ func TestRequestErrors(t *testing.T) {
 		wantErr     string // in Error()
 		wantHint    string // in Hint
 	}{
-		{"unknown key", GrantJWTBearer, 400, "application/json", `{"error":"invalid_grant","error_description":"assertion invalid"}`,
+		{"unknown key", grantJWTBearer, 400, "application/json", `{"error":"invalid_grant","error_description":"assertion invalid"}`,
 			"ZITADEL refused the token request: invalid_grant: assertion invalid", "CLIENT_PRIVATE_KEY_FILE_PATH"},
-		{"wrong secret", GrantClientCredentials, 400, "application/json", `{"error":"invalid_client","error_description":"client authentication failed"}`,
+		{"wrong secret", grantClientCredentials, 400, "application/json", `{"error":"invalid_client","error_description":"client authentication failed"}`,
 			"invalid_client: client authentication failed", "CLIENT_SECRET"},
-		{"unauthorized client", GrantClientCredentials, 401, "application/json", `{"error":"unauthorized_client"}`,
+		{"wrong secret as ZITADEL answers it", grantClientCredentials, 400, "application/json", `{"error":"invalid_request","error_description":"Errors.User.Machine.Secret.Invalid"}`,
+			"invalid_request: Errors.User.Machine.Secret.Invalid", "CLIENT_SECRET"},
+		{"unauthorized client", grantClientCredentials, 401, "application/json", `{"error":"unauthorized_client"}`,
 			"ZITADEL refused the token request: unauthorized_client", "CLIENT_ID"},
-		{"bad project", GrantJWTBearer, 400, "application/json", `{"error":"invalid_scope","error_description":"project not found"}`,
+		{"bad project", grantJWTBearer, 400, "application/json", `{"error":"invalid_scope","error_description":"project not found"}`,
 			"invalid_scope", "PROJECT_ID"},
-		{"server error", GrantJWTBearer, 500, "application/json", `{"error":"server_error"}`, "server_error", "try again later"},
-		{"other code: no hint", GrantJWTBearer, 400, "application/json", `{"error":"unsupported_grant_type"}`, "unsupported_grant_type", ""},
-		{"HTML error page", GrantJWTBearer, 502, "text/html", `<html>Bad Gateway</html>`,
+		{"server error", grantJWTBearer, 500, "application/json", `{"error":"server_error"}`, "server_error", "try again later"},
+		{"other code: no hint", grantJWTBearer, 400, "application/json", `{"error":"unsupported_grant_type"}`, "unsupported_grant_type", ""},
+		{"HTML error page", grantJWTBearer, 502, "text/html", `<html>Bad Gateway</html>`,
 			"token endpoint answered HTTP 502 (text/html), not a token response", "ZITADEL_TOKEN_URL"},
-		{"not the token endpoint", GrantJWTBearer, 200, "text/html", `<html>console</html>`, "HTTP 200 (text/html), not a token response", "ZITADEL_TOKEN_URL"},
-		{"no access_token", GrantJWTBearer, 200, "application/json", `{"token_type":"Bearer"}`, "not a token response", "ZITADEL_TOKEN_URL"},
-		{"not a bearer token", GrantJWTBearer, 200, "application/json", `{"access_token":"x","token_type":"mac"}`, "not a token response", "ZITADEL_TOKEN_URL"},
-		{"redirect is not followed", GrantJWTBearer, 302, "text/html", ``, "HTTP 302", "ZITADEL_TOKEN_URL"},
-		{"oversized answer", GrantJWTBearer, 400, "application/json", big, "HTTP 400 (application/json), not a token response", "ZITADEL_TOKEN_URL"},
-		{"control characters in description", GrantJWTBearer, 400, "application/json", `{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc"}`,
+		{"not the token endpoint", grantJWTBearer, 200, "text/html", `<html>console</html>`, "HTTP 200 (text/html), not a token response", "ZITADEL_TOKEN_URL"},
+		{"no access_token", grantJWTBearer, 200, "application/json", `{"token_type":"Bearer"}`, "not a token response", "ZITADEL_TOKEN_URL"},
+		{"not a bearer token", grantJWTBearer, 200, "application/json", `{"access_token":"x","token_type":"mac"}`, "not a token response", "ZITADEL_TOKEN_URL"},
+		{"redirect is not followed", grantJWTBearer, 302, "text/html", ``, "HTTP 302", "ZITADEL_TOKEN_URL"},
+		{"oversized answer", grantJWTBearer, 400, "application/json", big, "HTTP 400 (application/json), not a token response", "ZITADEL_TOKEN_URL"},
+		{"control characters in description", grantJWTBearer, 400, "application/json", `{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc"}`,
 			"invalid_grant: a [2Jb c", "CLIENT_PRIVATE_KEY_FILE_PATH"},
 	}
 	for _, tt := range tests {
@@ -90,7 +92,7 @@ func TestRequestErrors(t *testing.T) {
 			}))
 			defer srv.Close()
 			form := url.Values{"grant_type": {tt.grant}, "assertion": {secret}}
-			tok, err := Request(context.Background(), HTTPClient(), srv.URL, form, func(h http.Header) { h.Set("Authorization", "Basic "+secret) })
+			tok, err := Request(context.Background(), HTTPClient(), srv.URL, form, func(r *http.Request) { r.SetBasicAuth("id", secret) })
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("got %v, %v; want an *Error", tok, err)
