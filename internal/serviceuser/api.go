@@ -1,0 +1,174 @@
+package serviceuser
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/zitadel/go-introspection-examples/internal/tokensource"
+)
+
+// The routes of the API samples (blog section 3), in the order they are called.
+const (
+	RoutePublic  = "/api/public"
+	RoutePrivate = "/api/private"
+	RouteScoped  = "/api/private-scoped"
+)
+
+// Routes are called in this order.
+var Routes = []string{RoutePublic, RoutePrivate, RouteScoped}
+
+// Role is the role /api/private-scoped requires.
+const Role = "read:messages"
+
+// API calls the API samples' routes with tokens from Tokens; safe for
+// concurrent use.
+type API struct {
+	BaseURL string
+	Client  *http.Client
+	Tokens  *tokensource.Source
+
+	mu      sync.Mutex
+	retried *tokensource.Token // the last token fetched after a 401
+}
+
+// Result is the API's answer on one route; with -json it is printed as is.
+type Result struct {
+	Route       string `json:"route"`
+	Status      int    `json:"status"`                // 0: no answer
+	Message     string `json:"message,omitempty"`     // of a 200
+	Code        string `json:"code,omitempty"`        // RFC 6750 error code, e.g. invalid_token
+	Description string `json:"description,omitempty"` // the API's description of the error
+	Error       string `json:"error,omitempty"`       // why there was no answer
+	OK          bool   `json:"ok"`                    // the answer this route should give
+
+	err error // for the hint
+}
+
+// Get calls route with the current token. After a 401 it tries once more
+// with a new token: a token may be revoked or expire early, and that must
+// cost one token request, not a loop. When a new token is rejected too, the
+// cause is not the token's age (more often its audience), and Get stops
+// asking for new ones.
+func (a *API) Get(ctx context.Context, route string) Result {
+	tok, err := a.Tokens.Token(ctx)
+	if err != nil {
+		return noAnswer(route, err)
+	}
+	r := a.get(ctx, route, tok)
+	if r.Status != http.StatusUnauthorized {
+		return r
+	}
+	fresh, err := a.renew(ctx, tok)
+	if err != nil {
+		return noAnswer(route, err)
+	}
+	// nil: a new token was rejected before. A PAT source hands out the same
+	// PAT again: nothing to retry with.
+	if fresh == nil || fresh.AccessToken == tok.AccessToken {
+		return r
+	}
+	return a.get(ctx, route, fresh)
+}
+
+// renew returns a new token after rejected got a 401, or nil if rejected
+// was itself a renewed token.
+func (a *API) renew(ctx context.Context, rejected *tokensource.Token) (*tokensource.Token, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if rejected == a.retried {
+		return nil, nil
+	}
+	a.Tokens.Invalidate(rejected)
+	fresh, err := a.Tokens.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.retried = fresh
+	return fresh, nil
+}
+
+func (a *API) get(ctx context.Context, route string, tok *tokensource.Token) Result {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.BaseURL+route, nil)
+	if err != nil {
+		return noAnswer(route, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken) // RFC 6750 §2.1
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.Client.Do(req)
+	if err != nil {
+		return noAnswer(route, err)
+	}
+	defer resp.Body.Close()
+
+	r := Result{Route: route, Status: resp.StatusCode}
+	// The API answers {"message"} or {"code","description"} (DESIGN.md).
+	var body struct{ Message, Code, Description string }
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, tokensource.MaxBody))
+	if err == nil {
+		err = json.Unmarshal(raw, &body)
+	}
+	if err != nil && r.Status == http.StatusOK {
+		r.Status, r.Error = 0, fmt.Sprintf("HTTP 200 with %s, not the JSON of the API samples", resp.Header.Get("Content-Type"))
+		r.err = errors.New(route + ": " + r.Error)
+		return r
+	}
+	r.Message = tokensource.Printable(body.Message, 200)
+	r.Code = tokensource.Printable(body.Code, 64)
+	r.Description = tokensource.Printable(body.Description, 300)
+	r.OK = r.Status == http.StatusOK || (route == RouteScoped && r.Status == http.StatusForbidden)
+	if !r.OK {
+		r.err = fmt.Errorf("%s answered %d %s", route, r.Status, r.Code)
+	}
+	return r
+}
+
+func noAnswer(route string, err error) Result {
+	msg := err.Error()
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		msg = ue.Err.Error() // without the repeated method and URL
+	}
+	return Result{Route: route, Error: msg, err: err}
+}
+
+// Line is the result as one aligned line: route, status, message or error.
+func (r Result) Line() string {
+	var text string
+	switch {
+	case r.Status == 0:
+		return fmt.Sprintf("%-20s ---  no answer: %s", r.Route, r.Error)
+	case r.Status == http.StatusOK:
+		text = r.Message
+	case r.Route == RouteScoped && r.Status == http.StatusForbidden:
+		text = fmt.Sprintf("%s: the service user lacks the role %s", r.Code, Role)
+	case r.Description != "":
+		text = r.Code + ": " + r.Description
+	case r.Code != "":
+		text = r.Code
+	default:
+		text = http.StatusText(r.Status)
+	}
+	return fmt.Sprintf("%-20s %d  %s", r.Route, r.Status, text)
+}
+
+// hint is the usual cause of a failed route.
+func (r Result) hint(baseURL, rejected string) string {
+	switch r.Status {
+	case 0:
+		return fmt.Sprintf("is the API running at API_BASE_URL=%s? start the API: go run ./api-jwt", baseURL)
+	case http.StatusUnauthorized:
+		return rejected
+	case http.StatusServiceUnavailable:
+		return "the API cannot reach ZITADEL to introspect the token: see the API's log"
+	case http.StatusInternalServerError:
+		return "the API failed, e.g. ZITADEL rejects the API's own credentials: its log names the setting"
+	case http.StatusNotFound:
+		return fmt.Sprintf("is API_BASE_URL=%s an API of these examples?", baseURL)
+	}
+	return ""
+}
