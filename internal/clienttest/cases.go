@@ -1,0 +1,184 @@
+package clienttest
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zitadel/go-introspection-examples/internal/apiserver"
+	"github.com/zitadel/go-introspection-examples/internal/config"
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
+	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
+	"github.com/zitadel/go-introspection-examples/internal/tokensource"
+)
+
+// The lines of a successful run.
+var (
+	publicOK  = "/api/public          200  " + apiserver.PublicMessage
+	privateOK = "/api/private         200  " + apiserver.PrivateMessage
+	scopedOK  = "/api/private-scoped  200  " + apiserver.ScopedMessage
+	noRole    = "/api/private-scoped  403  insufficient_scope: the service user lacks the role read:messages"
+)
+
+func noRoleUser(z *localzitadel.Instance) *localzitadel.ServiceUser    { return z.NoRole }
+func jwtReaderUser(z *localzitadel.Instance) *localzitadel.ServiceUser { return z.JWTReader }
+
+// sharedCases are the cases every service-user sample passes.
+func sharedCases(s Sample) []Case {
+	missing := make([]string, len(s.Required))
+	for i, name := range s.Required {
+		missing[i] = "config: " + name + " is not set"
+	}
+	cases := []Case{
+		{Name: "user with role", Code: 0, Tokens: 1, Stdout: []string{publicOK, privateOK, scopedOK}},
+		{Name: "user with role and JWT access tokens", User: jwtReaderUser, Code: 0, Tokens: 1, Stdout: []string{publicOK, privateOK, scopedOK}},
+		{Name: "user without role: 403 on the scoped route is the right answer", User: noRoleUser, Code: 0, Tokens: 1,
+			Stdout: []string{publicOK, privateOK, noRole}},
+		{Name: "-json", User: noRoleUser, Args: []string{"-json"}, Code: 0, Tokens: 1, Stdout: []string{
+			`{"route":"/api/public","status":200,"message":"` + apiserver.PublicMessage + `","ok":true}` + "\n",
+			`{"route":"/api/private","status":200,"message":"` + apiserver.PrivateMessage + `","ok":true}` + "\n",
+			`{"route":"/api/private-scoped","status":403,"code":"insufficient_scope","description":`,
+			`,"ok":true}` + "\n",
+		}},
+		{Name: "-print-token", Args: []string{"-print-token"}, Code: 0, Tokens: 1, PrintsToken: true},
+		{Name: "-print-token with -json", Args: []string{"-print-token", "-json"}, Code: 2,
+			Stderr: []string{"usage: -print-token and -json exclude each other"}},
+		{Name: "unknown flag", Args: []string{"-token"}, Code: 2, Stderr: []string{"flag provided but not defined: -token", "-print-token"}},
+		{Name: "API not running", Code: 1, Tokens: 1,
+			Prepare: func(_ *testing.T, _ *World, env map[string]string) { env["API_BASE_URL"] = apiURLNotRunning },
+			Stdout:  []string{"/api/public          ---  no answer: ", "connection refused"},
+			Stderr:  []string{"error: ", "connection refused", "hint: is the API running at API_BASE_URL=" + apiURLNotRunning + "? start the API: go run ./api-jwt"}},
+		{Name: "no settings", Code: 2, Prepare: func(_ *testing.T, _ *World, env map[string]string) { clear(env) }, Stderr: missing},
+		{Name: "env file missing", Args: []string{"-env", "/nonexistent/.env"}, Code: 2, Stderr: []string{"config: env file /nonexistent/.env does not exist"}},
+		{Name: "API_BASE_URL without scheme", Code: 2, Prepare: func(_ *testing.T, _ *World, env map[string]string) { env["API_BASE_URL"] = "localhost:5000" },
+			Stderr: []string{"config: API_BASE_URL must be a URL with scheme, like http://localhost:5000"}},
+	}
+	if !s.Grant {
+		return cases
+	}
+	return append(cases,
+		Case{Name: "token endpoint not reachable", Code: 1, Tokens: 0,
+			Prepare: func(_ *testing.T, _ *World, env map[string]string) { env["ZITADEL_TOKEN_URL"] = tokenURLNotRunning },
+			Stderr: []string{"error: token request failed: ", "connection refused",
+				"hint: check ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set)"}},
+		Case{Name: "token endpoint answers an HTML error page", Code: 1, Tokens: 1,
+			Prepare: func(_ *testing.T, w *World, _ map[string]string) {
+				w.Zitadel.SetFault(localzitadel.Fault{Status: http.StatusBadGateway, ContentType: "text/html", Body: "<h1>Bad Gateway</h1>"})
+			},
+			Stderr: []string{"error: token endpoint answered HTTP 502 (text/html), not a token response", "hint: check ZITADEL_DOMAIN"}},
+		Case{Name: "ZITADEL_TOKEN_URL defaults to ZITADEL_DOMAIN/oauth/v2/token", Code: 0, Tokens: 1,
+			Prepare: func(_ *testing.T, _ *World, env map[string]string) { delete(env, "ZITADEL_TOKEN_URL") },
+			Stdout:  []string{publicOK, privateOK, scopedOK}},
+		// The grant works, but the token is for another project: the API's
+		// introspection answers active:false. One new token, then stop.
+		Case{Name: "token for another project: one new token, no loop", Code: 1, Tokens: 2,
+			Prepare: func(_ *testing.T, w *World, env map[string]string) { env["PROJECT_ID"] = w.Zitadel.OtherProjectID },
+			Stdout:  []string{publicOK, "/api/private         401  invalid_token: ", "/api/private-scoped  401  invalid_token: "},
+			Stderr:  []string{"error: /api/private answered 401 invalid_token", "hint: " + serviceuser.RejectedGrant}},
+	)
+}
+
+// Addresses where nothing listens; port 9 (discard) is closed on test machines.
+const (
+	apiURLNotRunning   = "http://127.0.0.1:9"
+	tokenURLNotRunning = "http://127.0.0.1:9/oauth/v2/token"
+)
+
+// testTokenSource checks the sample's token source against the API directly:
+// reuse, renewal after a 401 and before expiry.
+func testTokenSource(t *testing.T, s Sample) {
+	wantTokens := func(n int64) int64 {
+		if !s.Grant {
+			return 0
+		}
+		return n
+	}
+
+	t.Run("1000 calls cost one token request and one introspection", func(t *testing.T) {
+		t.Parallel()
+		w := Start(t, localzitadel.Options{})
+		api := w.API(t, s, w.Zitadel.Reader)
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				for range 100 {
+					if r := api.Get(t.Context(), serviceuser.RoutePrivate); r.Status != http.StatusOK {
+						t.Errorf("got %+v", r)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		st := w.Zitadel.Stats()
+		if st.Token != wantTokens(1) || st.Introspect != 1 {
+			t.Errorf("%d token requests and %d introspections, want %d and 1", st.Token, st.Introspect, wantTokens(1))
+		}
+	})
+
+	if !s.Grant {
+		return
+	}
+	// The issuer drops a token the API has not seen yet (so no introspection
+	// answer is cached for it): the 401 costs one new token, and the call passes.
+	for name, drop := range map[string]func(z *localzitadel.Instance, token string){
+		"a revoked token is replaced once":  (*localzitadel.Instance).Revoke,
+		"an expired token is replaced once": (*localzitadel.Instance).Expire,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := Start(t, localzitadel.Options{})
+			api := w.API(t, s, w.Zitadel.Reader)
+			tok, err := api.Tokens.Token(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			drop(w.Zitadel, tok.AccessToken)
+			for range 3 {
+				if r := api.Get(t.Context(), serviceuser.RoutePrivate); r.Status != http.StatusOK {
+					t.Fatalf("got %+v, want 200", r)
+				}
+			}
+			if n := w.Zitadel.Stats().Token; n != 2 {
+				t.Errorf("%d token requests, want 2", n)
+			}
+		})
+	}
+
+	t.Run("a token is renewed shortly before it expires", func(t *testing.T) {
+		t.Parallel()
+		w := Start(t, localzitadel.Options{AccessTokenLifetime: 2 * time.Second})
+		api := w.API(t, s, w.Zitadel.Reader)
+		first, err := api.Tokens.Token(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Expiry.IsZero() {
+			t.Fatal("the token has no expiry")
+		}
+		time.Sleep(time.Until(first.Expiry))
+		if r := api.Get(t.Context(), serviceuser.RoutePrivate); r.Status != http.StatusOK {
+			t.Fatalf("got %+v, want 200", r)
+		}
+		if n := w.Zitadel.Stats().Token; n != 2 {
+			t.Errorf("%d token requests, want 2", n)
+		}
+	})
+}
+
+// API returns the serviceuser.API of the sample for user, as Run builds it.
+func (w *World) API(t *testing.T, s Sample, user *localzitadel.ServiceUser) *serviceuser.API {
+	t.Helper()
+	file := writeEnv(t, w.Zitadel.Env(user, w.APIURL))
+	env, err := config.Load(func(string) string { return "" }, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := tokensource.HTTPClient()
+	fetch := s.Setup(env, client)
+	if err := env.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return &serviceuser.API{BaseURL: w.APIURL, Client: client, Tokens: tokensource.New(fetch)}
+}

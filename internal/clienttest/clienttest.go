@@ -1,0 +1,286 @@
+// Package clienttest runs a service-user sample end to end: a local ZITADEL
+// (internal/localzitadel), the API of internal/apiserver in front of it on
+// 127.0.0.1:0, and the sample's run function, with the cases all three
+// samples share. Only the samples' tests import it: a copied-out sample does
+// not need it.
+package clienttest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/joho/godotenv"
+
+	"github.com/zitadel/go-introspection-examples/internal/apiserver"
+	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
+	"github.com/zitadel/go-introspection-examples/internal/introspect"
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
+	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
+	"github.com/zitadel/go-introspection-examples/internal/tokensource"
+)
+
+// Sample is the sample under test.
+type Sample struct {
+	Name string
+	// Run is the sample's run function.
+	Run func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+	// Setup is the sample's serviceuser.Sample.Setup.
+	Setup func(env *config.Env, client *http.Client) tokensource.Fetch
+	// Required are the settings without a default.
+	Required []string
+	// Grant: the sample asks ZITADEL's token endpoint for tokens (not so with a PAT).
+	Grant bool
+	// Cases the sample adds to the shared ones.
+	Cases []Case
+}
+
+// Case is one run of the sample's program.
+type Case struct {
+	Name string
+	// User whose settings are used; default Reader.
+	User func(z *localzitadel.Instance) *localzitadel.ServiceUser
+	// Prepare changes the settings before they are written to the -env
+	// file, or the World, e.g. to revoke a token.
+	Prepare func(t *testing.T, w *World, env map[string]string)
+	Args    []string
+	Code    int
+	// Stdout and Stderr must contain these lines (substrings, in order).
+	Stdout, Stderr []string
+	// Tokens is the number of token requests of a grant sample; a PAT
+	// sample never makes one.
+	Tokens int64
+	// PrintsToken: stdout is the access token and a newline, nothing else.
+	PrintsToken bool
+}
+
+// World is a local ZITADEL and an API server that introspects with Basic.
+type World struct {
+	Zitadel *localzitadel.Instance
+	APIURL  string
+
+	mu   sync.Mutex
+	seen map[string]bool // bearer tokens the API received: none may be printed
+}
+
+// Start starts a World that stops when the test ends.
+func Start(t *testing.T, opts localzitadel.Options) *World {
+	t.Helper()
+	z, err := localzitadel.Start(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { z.Close() })
+
+	// The API of api-basic-authentication, built from the same parts.
+	app := z.API
+	guard := &apiserver.Guard{
+		Introspector: introspect.NewCache(&introspect.Client{
+			URL: z.IntrospectionURL,
+			Authenticate: func(req *http.Request, _ url.Values) error {
+				req.SetBasicAuth(url.QueryEscape(app.ClientID), url.QueryEscape(app.ClientSecret))
+				return nil
+			},
+		}, introspect.DefaultCacheTTL),
+		Realm:           "clienttest",
+		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET",
+		Logger:          slog.New(slog.DiscardHandler),
+	}
+	w := &World{Zitadel: z, seen: map[string]bool{}}
+	api := httptest.NewServer(w.record(apiserver.NewHandler(guard, guard.Logger)))
+	t.Cleanup(api.Close)
+	w.APIURL = api.URL
+	return w
+}
+
+// record remembers every bearer token the API receives.
+func (w *World) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			w.mu.Lock()
+			w.seen[tok] = true
+			w.mu.Unlock()
+		}
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// ClosedURL is a URL where nothing listens.
+func ClosedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := "http://" + ln.Addr().String()
+	ln.Close()
+	return u
+}
+
+// Test runs the shared cases and s.Cases, each against a World of its own,
+// and the token source checks.
+func Test(t *testing.T, s Sample) {
+	for _, c := range append(sharedCases(s), s.Cases...) {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			w := Start(t, localzitadel.Options{})
+			w.Check(t, s, c)
+		})
+	}
+	testTokenSource(t, s)
+}
+
+// Check runs c and checks exit code, output, token requests and secrets.
+func (w *World) Check(t *testing.T, s Sample, c Case) {
+	t.Helper()
+	user := w.Zitadel.Reader
+	if c.User != nil {
+		user = c.User(w.Zitadel)
+	}
+	env := w.Zitadel.Env(user, w.APIURL)
+	if c.Prepare != nil {
+		c.Prepare(t, w, env)
+	}
+	file := writeEnv(t, env)
+
+	var stdout, stderr strings.Builder
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	args := append([]string{s.Name, "-env", file}, c.Args...)
+	noEnv := func(string) string { return "" } // settings come from the file only
+	code := cli.ExitCode(s.Run(ctx, args, noEnv, &stdout, &stderr), &stderr)
+	out, errOut := stdout.String(), stderr.String()
+	t.Logf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+
+	if code != c.Code {
+		t.Errorf("exit code %d, want %d", code, c.Code)
+	}
+	containsInOrder(t, "stdout", out, c.Stdout)
+	containsInOrder(t, "stderr", errOut, c.Stderr)
+	wantTokens := c.Tokens
+	if !s.Grant {
+		wantTokens = 0
+	}
+	if n := w.Zitadel.Stats().Token; n != wantTokens {
+		t.Errorf("%d token requests, want %d", n, wantTokens)
+	}
+
+	if c.PrintsToken {
+		w.checkPrintedToken(t, out, env)
+		out = "" // the one place a token may be printed
+	}
+	w.noSecrets(t, out+errOut, env)
+}
+
+// checkPrintedToken checks that out is exactly a token and a newline, and
+// that the API accepts the token.
+func (w *World) checkPrintedToken(t *testing.T, out string, env map[string]string) {
+	t.Helper()
+	tok, ok := strings.CutSuffix(out, "\n")
+	if !ok || tok == "" || strings.ContainsAny(tok, " \t\r\n") {
+		t.Fatalf("stdout is %q, want a token and a newline", out)
+	}
+	req, _ := http.NewRequest(http.MethodGet, w.APIURL+serviceuser.RoutePrivate, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the API answers the printed token with %d, want 200", resp.StatusCode)
+	}
+}
+
+// jwtLike matches a JWT (a token, an assertion or an id token) anywhere.
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}`)
+
+// noSecrets fails if output holds a secret of the World, a token the API
+// received, a private key, or anything that looks like a JWT.
+func (w *World) noSecrets(t *testing.T, output string, env map[string]string) {
+	t.Helper()
+	z := w.Zitadel
+	secrets := []string{z.API.ClientSecret, z.OtherAPI.ClientSecret, env["CLIENT_SECRET"], env["PAT"], env["API_CLIENT_SECRET"]}
+	for _, u := range []*localzitadel.ServiceUser{z.Reader, z.NoRole, z.JWTReader} {
+		secrets = append(secrets, u.ClientSecret, u.PAT)
+	}
+	w.mu.Lock()
+	for tok := range w.seen {
+		secrets = append(secrets, tok)
+	}
+	w.mu.Unlock()
+	secrets = append(secrets, privateKeyLines(t, z.Dir)...)
+	for _, s := range secrets {
+		if len(s) >= 8 && strings.Contains(output, s) {
+			t.Errorf("output holds a secret (%d characters starting %.4q)", len(s), s)
+		}
+	}
+	if m := jwtLike.FindString(output); m != "" {
+		t.Errorf("output holds a JWT starting %.12q", m)
+	}
+	if strings.Contains(output, "PRIVATE KEY") {
+		t.Error("output holds a private key")
+	}
+}
+
+// privateKeyLines returns the base64 lines of the private keys in the key files of dir.
+func privateKeyLines(t *testing.T, dir string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	var lines []string
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kf struct{ Key string }
+		if json.Unmarshal(raw, &kf) != nil {
+			continue
+		}
+		for _, l := range strings.Split(kf.Key, "\n") {
+			if len(l) > 16 && !strings.HasPrefix(l, "-----") {
+				lines = append(lines, l)
+			}
+		}
+	}
+	if len(lines) == 0 {
+		t.Fatalf("no private keys found in %s", dir)
+	}
+	return lines
+}
+
+func containsInOrder(t *testing.T, name, got string, want []string) {
+	t.Helper()
+	rest := got
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Errorf("%s lacks %q (in this order)", name, w)
+			return
+		}
+		rest = rest[i+len(w):]
+	}
+}
+
+// writeEnv writes env as a .env file and returns its path.
+func writeEnv(t *testing.T, env map[string]string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), ".env")
+	if err := godotenv.Write(env, file); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
