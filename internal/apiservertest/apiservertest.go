@@ -1,0 +1,309 @@
+// Package apiservertest holds the end-to-end tests that both API samples must
+// pass (issue 4): each sample's main_test.go calls Run with its run function,
+// which then serves on 127.0.0.1:0 against the local ZITADEL while the tests
+// talk HTTP to it.
+//
+// Only tests import this package: it needs internal/localzitadel, which a
+// sample itself must never import.
+package apiservertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
+)
+
+// RunFunc is a sample's run function.
+type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+
+// Sample is an API sample under test.
+type Sample struct {
+	// Name is the sample's folder, which it uses as its realm.
+	Name string
+	Run  RunFunc
+	// Credentials are the settings that hold the API's credentials: each
+	// is required, and the log line of a rejected introspection names them.
+	Credentials []string
+	// BreakCredentials changes env so that ZITADEL rejects the API.
+	BreakCredentials func(t *testing.T, env map[string]string)
+}
+
+// Server is a sample running in this process.
+type Server struct {
+	URL    string
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Logs returns everything the server has logged so far.
+func (s *Server) Logs() string { return s.stderr.String() }
+
+// Stop shuts the server down, as SIGINT would, and returns run's error.
+func (s *Server) Stop() error {
+	s.cancel()
+	select {
+	case err := <-s.done:
+		s.done <- err // a second Stop gets the same answer
+		return err
+	case <-time.After(15 * time.Second):
+		return errors.New("server did not shut down within 15s")
+	}
+}
+
+// Start runs sample with env (a copy of an Instance.Env plus changes) and
+// args, on 127.0.0.1:0. A developer's own .env never leaks in: the sample
+// reads an empty -env file. The server stops at the end of the test, which
+// then fails if it logged a secret.
+func Start(t *testing.T, sample Sample, env map[string]string, secrets *Secrets) *Server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	s := &Server{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	args := []string{sample.Name, "-addr", "127.0.0.1:0", "-env", emptyEnvFile(t)}
+	go func() {
+		s.done <- sample.Run(ctx, args, getenv(env), &listenWatcher{ready: ready}, s.stderr)
+	}()
+	select {
+	case addr := <-ready:
+		s.URL = "http://" + addr
+	case err := <-s.done:
+		cancel()
+		t.Fatalf("%s exited before listening: %v\n%s", sample.Name, err, s.Logs())
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatalf("%s did not listen within 10s\n%s", sample.Name, s.Logs())
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("%s: run returned %v after shutdown", sample.Name, err)
+		}
+		secrets.CheckLogs(t, sample.Name, s.Logs())
+	})
+	return s
+}
+
+func getenv(env map[string]string) func(string) string {
+	return func(name string) string { return env[name] }
+}
+
+func emptyEnvFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "empty.env")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// listenWatcher is the sample's stdout: it reports the address of the
+// "listening on http://ADDR" line, and nothing else is expected there.
+type listenWatcher struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	ready chan<- string
+}
+
+var listening = regexp.MustCompile(`(?m)^listening on http://(\S+)\n`)
+
+func (w *listenWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := listening.FindSubmatch(w.buf.Bytes()); m != nil && w.ready != nil {
+		w.ready <- string(m[1])
+		w.ready = nil
+	}
+	return len(p), nil
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Answer is a response of the API, decoded.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   map[string]string // {"message"} or {"code","description"}
+}
+
+// Get calls path on the server with the given Authorization header values
+// (none: no header).
+func (s *Server) Get(t *testing.T, path string, authorization ...string) Answer {
+	t.Helper()
+	a, err := s.Do(path, authorization...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// Do is Get for goroutines other than the test's.
+func (s *Server) Do(path string, authorization ...string) (Answer, error) {
+	req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
+	if err != nil {
+		return Answer{}, err
+	}
+	for _, v := range authorization {
+		req.Header.Add("Authorization", v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Answer{}, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Answer{}, err
+	}
+	a := Answer{Status: resp.StatusCode, Header: resp.Header}
+	if err := json.Unmarshal(raw, &a.Body); err != nil {
+		return Answer{}, fmt.Errorf("GET %s: %d with body %q, not JSON: %w", path, resp.StatusCode, raw, err)
+	}
+	return a, nil
+}
+
+// Secrets collects every value no log line may show: tokens, secrets, key
+// material. CheckLogs also rejects anything shaped like a JWT (a token or a
+// client assertion) or a PEM block.
+type Secrets struct {
+	mu     sync.Mutex
+	values []string
+}
+
+// Add records secret values.
+func (s *Secrets) Add(values ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range values {
+		if v != "" {
+			s.values = append(s.values, v)
+		}
+	}
+}
+
+// AddKeyFile records the private key of a ZITADEL key file, line by line.
+func (s *Secrets) AddKeyFile(t *testing.T, path string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil || f.Key == "" {
+		t.Fatalf("key file %s: no key (%v)", path, err)
+	}
+	for _, line := range strings.Split(f.Key, "\n") {
+		if len(line) >= 16 && !strings.HasPrefix(line, "-----") {
+			s.Add(line)
+		}
+	}
+}
+
+// jwtShape is the start of a JWT: base64url of `{"` or `{"a`, then more.
+var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}`)
+
+// CheckLogs fails the test if logs show a recorded secret, a JWT or a PEM block.
+func (s *Secrets) CheckLogs(t *testing.T, name, logs string) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.values {
+		if strings.Contains(logs, v) {
+			t.Errorf("%s logged a secret of %d characters", name, len(v))
+		}
+		if u := url.QueryEscape(v); u != v && strings.Contains(logs, u) {
+			t.Errorf("%s logged a url-encoded secret", name)
+		}
+	}
+	if jwtShape.MatchString(logs) {
+		t.Errorf("%s logged something shaped like a JWT", name)
+	}
+	if strings.Contains(logs, "PRIVATE KEY") {
+		t.Errorf("%s logged a PEM block", name)
+	}
+}
+
+// newInstance starts a local ZITADEL for the test and records its secrets.
+func newInstance(t *testing.T, secrets *Secrets) *localzitadel.Instance {
+	t.Helper()
+	inst, err := localzitadel.Start(context.Background(), localzitadel.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = inst.Close() })
+	secrets.Add(inst.API.ClientSecret, inst.OtherAPI.ClientSecret, basic(inst.API.ClientID, inst.API.ClientSecret))
+	secrets.AddKeyFile(t, inst.API.KeyFile)
+	for _, u := range []*localzitadel.ServiceUser{inst.Reader, inst.NoRole, inst.JWTReader} {
+		secrets.Add(u.ClientSecret, u.PAT)
+		secrets.AddKeyFile(t, u.KeyFile)
+	}
+	return inst
+}
+
+// basic is the Basic credential of RFC 6749 §2.3.1 as it travels in a header.
+func basic(id, secret string) string {
+	return base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))
+}
+
+// ForeignKeyFile writes a copy of the key file at path with a new private
+// key: the same ids, a signature ZITADEL cannot verify.
+func ForeignKeyFile(t *testing.T, path string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f["key"] = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	if raw, err = json.Marshal(f); err != nil {
+		t.Fatal(err)
+	}
+	foreign := filepath.Join(t.TempDir(), "foreign-key.json")
+	if err := os.WriteFile(foreign, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return foreign
+}
