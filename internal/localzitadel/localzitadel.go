@@ -136,6 +136,7 @@ type Instance struct {
 
 	server    *http.Server
 	serveDone chan struct{}
+	closing   chan struct{} // closed when Close begins
 	removeDir bool
 	closeOnce sync.Once
 	closeErr  error
@@ -159,6 +160,7 @@ func Start(ctx context.Context, opts Options) (_ *Instance, err error) {
 		accessTokenLifetime: opts.AccessTokenLifetime,
 		log:                 opts.Logger,
 		serveDone:           make(chan struct{}),
+		closing:             make(chan struct{}),
 	}
 	i.tokens.init()
 
@@ -233,6 +235,7 @@ func (i *Instance) setURLs(issuer string) {
 // removes Dir if Start created it. It may be called more than once.
 func (i *Instance) Close() error {
 	i.closeOnce.Do(func() {
+		close(i.closing)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if err := i.server.Shutdown(ctx); err != nil {

@@ -48,7 +48,7 @@ func (i *Instance) routes() http.Handler {
 	mux.Handle(pathIntrospect, i.count(&i.stats.introspect, i.faulty(oidcHandler)))
 	mux.Handle(pathRevoke, i.count(&i.stats.revoke, oidcHandler))
 	mux.Handle(pathUserInfo, i.count(&i.stats.userInfo, oidcHandler))
-	mux.Handle("GET "+pathStats, i.statsHandler())
+	mux.Handle(pathStats, i.statsHandler())
 	mux.Handle("/", oidcHandler) // the library's answers for anything else
 
 	return i.logRequests(limitBody(mux))

@@ -54,6 +54,11 @@ func (i *Instance) count(n *atomic.Int64, next http.Handler) http.Handler {
 // statsHandler serves GET /debug/stats: the Stats as JSON.
 func (i *Instance) statsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		json.NewEncoder(w).Encode(i.Stats())
@@ -97,6 +102,9 @@ func (i *Instance) faulty(next http.Handler) http.Handler {
 			case <-r.Context().Done():
 				timer.Stop()
 				return // the client is gone; nobody reads an answer
+			case <-i.closing:
+				timer.Stop()
+				return // Close is waiting for this request
 			}
 		}
 		if f.Status == 0 {
