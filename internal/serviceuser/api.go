@@ -44,7 +44,7 @@ type Result struct {
 	Message     string `json:"message,omitempty"`     // of a 200
 	Code        string `json:"code,omitempty"`        // RFC 6750 error code, e.g. invalid_token
 	Description string `json:"description,omitempty"` // the API's description of the error
-	Error       string `json:"error,omitempty"`       // why there was no answer
+	Error       string `json:"error,omitempty"`       // why there was no (usable) answer
 	OK          bool   `json:"ok"`                    // the answer this route should give
 
 	err error // for the hint
@@ -114,8 +114,8 @@ func (a *API) get(ctx context.Context, route string, tok *tokensource.Token) Res
 		err = json.Unmarshal(raw, &body)
 	}
 	if err != nil && r.Status == http.StatusOK {
-		r.Status, r.Error = 0, fmt.Sprintf("HTTP 200 with %s, not the JSON of the API samples", resp.Header.Get("Content-Type"))
-		r.err = errors.New(route + ": " + r.Error)
+		r.Error = fmt.Sprintf("not the JSON of the API samples (%s)", resp.Header.Get("Content-Type"))
+		r.err = errors.New(route + " answered 200 with " + r.Error)
 		return r
 	}
 	r.Message = tokensource.Printable(body.Message, 200)
@@ -142,6 +142,8 @@ func (r Result) Line() string {
 	switch {
 	case r.Status == 0:
 		return fmt.Sprintf("%-20s ---  no answer: %s", r.Route, r.Error)
+	case r.Error != "":
+		text = r.Error
 	case r.Status == http.StatusOK:
 		text = r.Message
 	case r.Route == RouteScoped && r.Status == http.StatusForbidden:
@@ -167,7 +169,7 @@ func (r Result) hint(baseURL, rejected string) string {
 		return "the API cannot reach ZITADEL to introspect the token: see the API's log"
 	case http.StatusInternalServerError:
 		return "the API failed, e.g. ZITADEL rejects the API's own credentials: its log names the setting"
-	case http.StatusNotFound:
+	case http.StatusOK, http.StatusNotFound:
 		return fmt.Sprintf("is API_BASE_URL=%s an API of these examples?", baseURL)
 	}
 	return ""
