@@ -1,13 +1,11 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
 	"github.com/zitadel/go-introspection-examples/internal/clienttest"
-	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
 func TestRun(t *testing.T) {
@@ -30,35 +28,11 @@ func TestRun(t *testing.T) {
 				Stderr: []string{"config: CLIENT_PRIVATE_KEY_FILE_PATH: key file ", "key.json does not exist"}},
 			{Name: "key ZITADEL does not know", Code: 1, Tokens: 1,
 				Prepare: func(t *testing.T, w *clienttest.World, env map[string]string) {
-					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = foreignKey(t, w.Zitadel)
+					// The Reader's ids with another private key, as a key of another instance.
+					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = apiservertest.ForeignKeyFile(t, w.Zitadel.Reader.KeyFile)
 				},
 				Stderr: []string{"error: ZITADEL refused the token request: invalid_grant",
 					"hint: is CLIENT_PRIVATE_KEY_FILE_PATH a service-user key of this instance?"}},
 		},
 	})
-}
-
-// foreignKey writes a key file with the Reader's ids and another user's
-// private key: what a key of another instance looks like to ZITADEL.
-func foreignKey(t *testing.T, z *localzitadel.Instance) string {
-	t.Helper()
-	read := func(path string) map[string]any {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	key := read(z.Reader.KeyFile)
-	key["key"] = read(z.NoRole.KeyFile)["key"]
-	raw, _ := json.Marshal(key)
-	path := filepath.Join(t.TempDir(), "foreign-key.json")
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

@@ -7,16 +7,13 @@ package clienttest
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +22,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
+	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
 	"github.com/zitadel/go-introspection-examples/internal/cli"
 	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
@@ -205,61 +203,24 @@ func (w *World) checkPrintedToken(t *testing.T, out string, env map[string]strin
 	}
 }
 
-// jwtLike matches a JWT (a token, an assertion or an id token) anywhere.
-var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}`)
-
-// noSecrets fails if output holds a secret of the World, a token the API
-// received, a private key, or anything that looks like a JWT.
+// noSecrets fails if output holds a secret or key of the World, a token
+// the API received, a JWT (token, assertion, id token) or a PEM block.
 func (w *World) noSecrets(t *testing.T, output string, env map[string]string) {
 	t.Helper()
 	z := w.Zitadel
-	secrets := []string{z.API.ClientSecret, z.OtherAPI.ClientSecret, env["CLIENT_SECRET"], env["PAT"], env["API_CLIENT_SECRET"]}
+	var secrets apiservertest.Secrets
+	secrets.Add(z.API.ClientSecret, z.OtherAPI.ClientSecret, env["CLIENT_SECRET"], env["PAT"], env["API_CLIENT_SECRET"])
+	secrets.AddKeyFile(t, z.API.KeyFile)
 	for _, u := range []*localzitadel.ServiceUser{z.Reader, z.NoRole, z.JWTReader} {
-		secrets = append(secrets, u.ClientSecret, u.PAT)
+		secrets.Add(u.ClientSecret, u.PAT)
+		secrets.AddKeyFile(t, u.KeyFile)
 	}
 	w.mu.Lock()
 	for tok := range w.seen {
-		secrets = append(secrets, tok)
+		secrets.Add(tok)
 	}
 	w.mu.Unlock()
-	secrets = append(secrets, privateKeyLines(t, z.Dir)...)
-	for _, s := range secrets {
-		if len(s) >= 8 && strings.Contains(output, s) {
-			t.Errorf("output holds a secret (%d characters starting %.4q)", len(s), s)
-		}
-	}
-	if m := jwtLike.FindString(output); m != "" {
-		t.Errorf("output holds a JWT starting %.12q", m)
-	}
-	if strings.Contains(output, "PRIVATE KEY") {
-		t.Error("output holds a private key")
-	}
-}
-
-// privateKeyLines returns the base64 lines of the private keys in the key files of dir.
-func privateKeyLines(t *testing.T, dir string) []string {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	var lines []string
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var kf struct{ Key string }
-		if json.Unmarshal(raw, &kf) != nil {
-			continue
-		}
-		for _, l := range strings.Split(kf.Key, "\n") {
-			if len(l) > 16 && !strings.HasPrefix(l, "-----") {
-				lines = append(lines, l)
-			}
-		}
-	}
-	if len(lines) == 0 {
-		t.Fatalf("no private keys found in %s", dir)
-	}
-	return lines
+	secrets.CheckLogs(t, "the output", output)
 }
 
 func containsInOrder(t *testing.T, name, got string, want []string) {
