@@ -39,7 +39,8 @@ import (
 
 // Options configure [Start]. The zero value is ready to use.
 type Options struct {
-	// Addr is the listen address; default "127.0.0.1:0" (a free port).
+	// Addr is the listen address, a loopback one; default "127.0.0.1:0"
+	// (a free port).
 	Addr string
 	// Dir receives the key files and the .env; default: a new temporary
 	// directory, removed by Close. A given Dir is created if missing and kept.
@@ -195,6 +196,12 @@ func Start(ctx context.Context, opts Options) (_ *Instance, err error) {
 	ln, err := lc.Listen(ctx, "tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("localzitadel: listen: %w", err)
+	}
+	// Loopback only: the instance hands out tokens to anyone who asks with
+	// the secrets in Dir, and the issuer URL must be one clients can reach.
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("localzitadel: listen address %s is not a loopback address", opts.Addr)
 	}
 	i.setURLs("http://" + ln.Addr().String())
 

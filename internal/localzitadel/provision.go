@@ -78,8 +78,8 @@ func (i *Instance) provision(keys []*rsa.PrivateKey) error {
 		return err
 	}
 
-	i.EnvFile = filepath.Join(i.Dir, ".env")
-	return writeFile(i.Dir, ".env", i.envFileContent())
+	i.EnvFile, err = i.WriteEnv(".env", i.Reader, "http://localhost:5000")
+	return err
 }
 
 func (i *Instance) addApp(ids *idSource, p *project, key *rsa.PrivateKey, file string) (App, error) {
@@ -161,26 +161,47 @@ func (i *Instance) addUser(ids *idSource, key *rsa.PrivateKey, userName, display
 	}, nil
 }
 
-// envFileContent is Env(Reader, "http://localhost:5000") in .env syntax.
-// Values are single-quoted: godotenv and POSIX shells take them literally,
-// so the secrets' '%', '&' and '+' survive both.
-func (i *Instance) envFileContent() []byte {
-	env := i.Env(i.Reader, "http://localhost:5000")
+// envFileContent is Env(u, apiBaseURL) in .env syntax. Values are
+// single-quoted: godotenv and POSIX shells take them literally, so the
+// secrets' '%', '&' and '+' survive both.
+func (i *Instance) envFileContent(u *ServiceUser, apiBaseURL string) []byte {
+	env := i.Env(u, apiBaseURL)
 	names := make([]string, 0, len(env))
 	for name := range env {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 
+	role := "without role"
+	if u.HasRole {
+		role = "role " + roleReadMessages
+	}
+	tokens := "opaque access tokens"
+	if u.JWTAccessTokens {
+		tokens = "JWT access tokens"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Written by the local ZITADEL at %s.\n", i.Issuer)
-	b.WriteString("# It is valid while that instance runs; every start writes new keys and secrets.\n")
-	b.WriteString("# The service user is " + i.Reader.UserName + " (role read:messages, opaque tokens).\n")
-	b.WriteString("# Samples read .env from the working directory; real environment variables win.\n")
+	fmt.Fprintf(&b, "# Settings for the samples against the local ZITADEL at %s.\n", i.Issuer)
+	b.WriteString("# Valid while that instance runs: every start makes new keys and secrets.\n")
+	fmt.Fprintf(&b, "# Service user %s (%s, %s).\n", u.UserName, role, tokens)
+	b.WriteString("# Samples read .env from the working directory (or -env FILE); the real environment wins.\n")
 	for _, name := range names {
 		fmt.Fprintf(&b, "%s='%s'\n", name, env[name])
 	}
 	return []byte(b.String())
+}
+
+// WriteEnv writes Env(u, apiBaseURL) as a .env file named name into Dir
+// (mode 0600; an existing file of that name in Dir is replaced) and returns
+// its path. Start writes Dir/.env for Reader and http://localhost:5000.
+func (i *Instance) WriteEnv(name string, u *ServiceUser, apiBaseURL string) (string, error) {
+	if u == nil || name == "" || name != filepath.Base(name) || name == "." || name == ".." {
+		return "", fmt.Errorf("localzitadel: WriteEnv %q: want a file name in Dir and a service user", name)
+	}
+	if err := writeFile(i.Dir, name, i.envFileContent(u, apiBaseURL)); err != nil {
+		return "", fmt.Errorf("localzitadel: %w", err)
+	}
+	return filepath.Join(i.Dir, name), nil
 }
 
 // writeFile writes data to dir/name with mode 0600. It writes a temporary

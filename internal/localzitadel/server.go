@@ -3,6 +3,7 @@ package localzitadel
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -61,26 +62,44 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
-// logRequests logs method, path, status and duration: never a header,
-// form value or body, which carry tokens, secrets and assertions.
+// logRequests logs method, path, status and duration, and for an OAuth
+// error its error and error_description: never a header, form value or
+// body of a request, which carry tokens, secrets and assertions.
 func (i *Instance) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		i.log.Info("request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "duration", time.Since(start).Round(time.Microsecond))
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"duration", time.Since(start).Round(time.Microsecond)}
+		var oauthErr struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if rec.status >= 400 && json.Unmarshal(rec.errBody, &oauthErr) == nil && oauthErr.Error != "" {
+			attrs = append(attrs, "error", oauthErr.Error, "error_description", oauthErr.Description)
+		}
+		i.log.Info("request", attrs...)
 	})
 }
 
+// statusRecorder notes the status and, of an error answer, the start of the body.
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status  int
+	errBody []byte
 }
 
 func (r *statusRecorder) WriteHeader(status int) {
 	r.status = status
 	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status >= 400 && len(r.errBody) < 1024 {
+		r.errBody = append(r.errBody, b[:min(len(b), 1024-len(r.errBody))]...)
+	}
+	return r.ResponseWriter.Write(b)
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -229,10 +229,19 @@ func TestAddrOption(t *testing.T) {
 	z := startInstance(t)
 	_, port, _ := strings.Cut(strings.TrimPrefix(z.Issuer, "http://"), ":")
 	// The address is taken: Start fails and leaves no directory behind.
-	_, err := Start(t.Context(), Options{Addr: "127.0.0.1:" + port})
-	if err == nil {
-		t.Fatal("Start on a busy port: no error")
+	if _, err := Start(t.Context(), Options{Addr: "127.0.0.1:" + port}); err == nil {
+		t.Error("Start on a busy port: no error")
 	}
+	// Only loopback: an issuer on every interface would hand tokens to the network.
+	if z, err := Start(t.Context(), Options{Addr: ":0"}); err == nil {
+		z.Close()
+		t.Error("Start on every interface: no error")
+	}
+	z2, err := Start(t.Context(), Options{Addr: "localhost:0"})
+	if err != nil {
+		t.Fatalf("Start on localhost: %v", err)
+	}
+	z2.Close()
 }
 
 // Discovery announces ZITADEL's endpoints and client authentication methods.

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
+)
+
+// serve runs the local ZITADEL until ctx ends (Ctrl-C), with the .env and
+// key files for the samples in -dir. It writes only into -dir.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "loopback `address` the local ZITADEL listens on")
+	dir := fs.String("dir", ".local-zitadel", "`directory` for the .env and key files, created if missing")
+	if err := cli.ParseFlags(fs, args); err != nil {
+		return err
+	}
+
+	// The oidc library logs through slog's default logger, and its error
+	// details can quote part of a malformed credential. This command logs
+	// each request itself instead: method, path, status and OAuth error.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	zitadel, err := localzitadel.Start(ctx, localzitadel.Options{Addr: *addr, Dir: *dir, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer zitadel.Close()
+
+	// Settings for the other two service users, to try their cases by hand.
+	const apiBaseURL = "http://localhost:5000"
+	noRoleEnv, err := zitadel.WriteEnv("no-role.env", zitadel.NoRole, apiBaseURL)
+	if err != nil {
+		return err
+	}
+	jwtTokensEnv, err := zitadel.WriteEnv("jwt-tokens.env", zitadel.JWTReader, apiBaseURL)
+	if err != nil {
+		return err
+	}
+
+	printInstructions(stdout, zitadel, noRoleEnv, jwtTokensEnv)
+
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "Stopping the local ZITADEL.")
+	return zitadel.Close()
+}
+
+func printInstructions(w io.Writer, z *localzitadel.Instance, noRoleEnv, jwtTokensEnv string) {
+	env := shortPath(z.EnvFile)
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+
+	p("Local ZITADEL running at %s (Ctrl-C stops it).", z.Issuer)
+	p("")
+	p("Files in %s (new keys and secrets on every start):", shortPath(z.Dir))
+	p("  %-26s settings for every sample: service user %s (role read:messages)", filepath.Base(z.EnvFile), z.Reader.UserName)
+	p("  %-26s the same for %s (no role: /api/private-scoped answers 403)", filepath.Base(noRoleEnv), z.NoRole.UserName)
+	p("  %-26s the same for %s (JWT access tokens)", filepath.Base(jwtTokensEnv), z.JWTReader.UserName)
+	p("  %-26s key of the API application %s (api-jwt)", filepath.Base(z.API.KeyFile), z.API.ClientID)
+	p("  %-26s key of the service user %s (service-user-jwt)", filepath.Base(z.Reader.KeyFile), z.Reader.UserName)
+	p("")
+	p("Run one API and then any client against it, each in its own terminal, from the repository root:")
+	p("  go run ./api-jwt -env %s", env)
+	p("  go run ./api-basic-authentication -env %s", env)
+	p("")
+	p("  go run ./service-user-jwt -env %s", env)
+	p("  go run ./service-user-client-credentials -env %s", env)
+	p("  go run ./service-user-pat -env %s", env)
+	p("")
+	p("Or make it the .env every sample reads from the working directory (this replaces yours;")
+	p("variables set in the real environment still win):")
+	p("  cp %s .env", env)
+	p("")
+	p("Issuer %s: token %s, introspection %s, request counts %s.", z.Issuer, z.TokenURL, z.IntrospectionURL, z.StatsURL)
+}
+
+// shortPath returns path relative to the working directory when it is below
+// it, so that the printed commands are short; otherwise the absolute path.
+func shortPath(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	rel, err := filepath.Rel(wd, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return path
+	}
+	return rel
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// syncBuffer is a bytes.Buffer that run may write while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestServe(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".local-zitadel")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"combos", "serve", "-addr", "127.0.0.1:0", "-dir", dir}, os.Getenv, &stdout, &stderr)
+	}()
+
+	issuerLine := regexp.MustCompile(`Local ZITADEL running at (http://127\.0\.0\.1:\d+) `)
+	var issuer string
+	for deadline := time.Now().Add(10 * time.Second); issuer == ""; time.Sleep(10 * time.Millisecond) {
+		if m := issuerLine.FindStringSubmatch(stdout.String()); m != nil {
+			issuer = m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned early: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no issuer printed:\n%s", stdout.String())
+		}
+	}
+
+	// The files the samples need, readable by the samples' .env parser.
+	env, err := godotenv.Read(filepath.Join(dir, ".env"))
+	if err != nil {
+		t.Fatalf(".env does not parse: %v", err)
+	}
+	for _, name := range []string{
+		"ZITADEL_DOMAIN", "ZITADEL_INTROSPECTION_URL", "ZITADEL_TOKEN_URL", "API_PRIVATE_KEY_FILE",
+		"API_CLIENT_ID", "API_CLIENT_SECRET", "CLIENT_PRIVATE_KEY_FILE_PATH", "PROJECT_ID",
+		"CLIENT_ID", "CLIENT_SECRET", "PAT", "API_BASE_URL",
+	} {
+		if env[name] == "" {
+			t.Errorf(".env: %s is empty", name)
+		}
+	}
+	if env["ZITADEL_DOMAIN"] != issuer || env["API_BASE_URL"] != "http://localhost:5000" {
+		t.Errorf(".env: ZITADEL_DOMAIN %q, API_BASE_URL %q; want %s and http://localhost:5000", env["ZITADEL_DOMAIN"], env["API_BASE_URL"], issuer)
+	}
+	for _, secret := range []string{env["CLIENT_SECRET"], env["API_CLIENT_SECRET"]} {
+		if !strings.ContainsAny(secret, ":+%&=") {
+			t.Errorf(".env: secret %q lost its special characters", secret)
+		}
+	}
+	for _, name := range []string{"API_PRIVATE_KEY_FILE", "CLIENT_PRIVATE_KEY_FILE_PATH"} {
+		if fi, err := os.Stat(env[name]); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s %s: %v, mode %v", name, env[name], err, fi.Mode().Perm())
+		}
+	}
+	for _, name := range []string{"no-role.env", "jwt-tokens.env"} {
+		other, err := godotenv.Read(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%s does not parse: %v", name, err)
+			continue
+		}
+		if other["CLIENT_ID"] == env["CLIENT_ID"] || other["ZITADEL_DOMAIN"] != issuer {
+			t.Errorf("%s: CLIENT_ID %q, ZITADEL_DOMAIN %q", name, other["CLIENT_ID"], other["ZITADEL_DOMAIN"])
+		}
+	}
+	out := stdout.String()
+	for _, want := range []string{"go run ./api-jwt -env ", "go run ./service-user-pat -env ", ".env .env"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("instructions lack %q:\n%s", want, out)
+		}
+	}
+
+	resp, err := http.Get(issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("discovery = %d", resp.StatusCode)
+	}
+
+	// Ctrl-C: run returns nil, the port is closed, the files stay.
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve after cancel: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if _, err := http.Get(issuer + "/oauth/v2/keys"); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("after stop: %v, want connection refused", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".env")); err != nil {
+		t.Errorf("serve removed its -dir: %v", err)
+	}
+	if strings.Contains(stderr.String(), env["CLIENT_SECRET"]) || strings.Contains(stdout.String(), env["CLIENT_SECRET"]) {
+		t.Error("a secret was printed")
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr bool
+		want    string // in stdout or stderr
+	}{
+		{"no command", []string{"combos"}, true, "commands:"},
+		{"unknown command", []string{"combos", "frobnicate"}, true, "commands:"},
+		{"bad flag", []string{"combos", "serve", "-port", "1"}, true, "-addr"},
+		{"extra argument", []string{"combos", "serve", "now"}, true, ""}, // main prints the error
+		{"help", []string{"combos", "help"}, false, "commands:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			err := run(t.Context(), tc.args, os.Getenv, &stdout, &stderr)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("run(%q) = %v, want error %v", tc.args, err, tc.wantErr)
+			}
+			if !strings.Contains(stdout.String()+stderr.String(), tc.want) {
+				t.Errorf("output lacks %q: %q %q", tc.want, stdout.String(), stderr.String())
+			}
+		})
+	}
+}
