@@ -47,6 +47,11 @@ func Run(ctx context.Context, s Sample, args []string, getenv func(string) strin
 	printToken := fs.Bool("print-token", false, "print only the access token, for curl, and call nothing")
 	asJSON := fs.Bool("json", false, "print one JSON object per route instead of a line")
 	envFile := fs.String("env", "", "read settings from `FILE` instead of the nearest .env")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s [-env FILE] [-print-token | -json]\n\n", s.Name)
+		fmt.Fprintf(stderr, "Gets an access token and calls %s, %s and %s of API_BASE_URL with it.\n\n", RoutePublic, RoutePrivate, RouteScoped)
+		fs.PrintDefaults()
+	}
 	if err := cli.ParseFlags(fs, args[1:]); err != nil {
 		return err
 	}
