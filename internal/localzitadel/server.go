@@ -191,12 +191,11 @@ func (i *Instance) clientCredentialsAuth(clientID, secret string) (op.Client, er
 		return nil, oidc.ErrInvalidClient().WithDescription("client not found")
 	}
 	if !equalSecret(u.secret, secret) {
-		// ZITADEL answers a wrong machine secret with an InvalidArgument error,
-		// which its oidcError maps to 400 invalid_request with the message key
-		// as description (internal/api/oidc/client_credentials.go, error.go).
-		return nil, op.NewStatusError(
-			oidc.ErrInvalidRequest().WithDescription("Errors.User.Machine.Secret.Invalid"),
-			http.StatusBadRequest)
+		// Not invalid_client: ZITADEL answers a wrong machine secret with an
+		// InvalidArgument error, which its oidcError maps to 400
+		// invalid_request with the message key as description
+		// (internal/api/oidc/client_credentials.go and error.go).
+		return nil, oidc.ErrInvalidRequest().WithDescription("Errors.User.Machine.Secret.Invalid")
 	}
 	return &client{id: clientID, user: u, authMethod: oidc.AuthMethodBasic}, nil
 }
@@ -211,13 +210,13 @@ func (i *Instance) authenticateAnyClient(cc *op.ClientCredentials) (op.Client, e
 			return nil, oidc.ErrInvalidClient().WithDescription("client assertion invalid").WithParent(err)
 		}
 		if a := i.apps[iss]; a != nil {
-			if err := i.verifyClientAssertion(cc.ClientAssertion, a.clientID, a.keyID, a); err != nil {
+			if err := i.verifyClientAssertion(cc.ClientAssertion, a); err != nil {
 				return nil, oidc.ErrInvalidClient().WithDescription("client assertion invalid").WithParent(err)
 			}
 			return &client{id: a.clientID, app: a, authMethod: oidc.AuthMethodPrivateKeyJWT}, nil
 		}
 		if u := i.users[iss]; u != nil {
-			if err := i.verifyClientAssertion(cc.ClientAssertion, u.id, u.keyID, u); err != nil {
+			if err := i.verifyClientAssertion(cc.ClientAssertion, u); err != nil {
 				return nil, oidc.ErrInvalidClient().WithDescription("client assertion invalid").WithParent(err)
 			}
 			return &client{id: u.id, user: u, authMethod: oidc.AuthMethodPrivateKeyJWT}, nil
@@ -253,7 +252,7 @@ func (i *Instance) authenticateAPI(cc *op.ClientCredentials) (*apiApp, error) {
 		if a == nil {
 			return nil, oidc.ErrUnauthorizedClient().WithDescription("client not found")
 		}
-		if err := i.verifyClientAssertion(cc.ClientAssertion, a.clientID, a.keyID, a); err != nil {
+		if err := i.verifyClientAssertion(cc.ClientAssertion, a); err != nil {
 			return nil, oidc.ErrUnauthorizedClient().WithDescription("client assertion invalid").WithParent(err)
 		}
 		return a, nil
@@ -271,9 +270,9 @@ func (i *Instance) authenticateAPI(cc *op.ClientCredentials) (*apiApp, error) {
 // verifyClientAssertion checks a private_key_jwt assertion (RFC 7523 §3)
 // with the library's verifier, as ZITADEL does: iss = sub = clientID,
 // aud contains the issuer, iat at most 1 h old and not in the future, exp
-// after now, 1 s clock offset; signed with the key kid names.
-func (i *Instance) verifyClientAssertion(assertion, clientID, keyID string, owner keyOwner) error {
-	verifier := op.NewJWTProfileVerifierKeySet(keySet{owner: owner, ownerID: clientID}, i.Issuer, time.Hour, time.Second)
+// after now, 1 s clock offset; signed with the owner's key, named by kid.
+func (i *Instance) verifyClientAssertion(assertion string, owner keyOwner) error {
+	verifier := op.NewJWTProfileVerifierKeySet(keySet{owner}, i.Issuer, time.Hour, time.Second)
 	_, err := op.VerifyJWTAssertion(context.Background(), assertion, verifier)
 	return err
 }
@@ -307,10 +306,7 @@ func (u *serviceUser) key() (string, *jose.JSONWebKey) {
 // keySet is the oidc.KeySet of one key owner. The assertion's kid must name
 // the owner's key: ZITADEL looks keys up by (kid, iss), so an assertion
 // without kid, or with another key's kid, does not verify.
-type keySet struct {
-	owner   keyOwner
-	ownerID string
-}
+type keySet struct{ owner keyOwner }
 
 func (k keySet) VerifySignature(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
 	kid, _ := oidc.GetKeyIDAndAlg(jws)

@@ -351,3 +351,29 @@ func TestMintToken(t *testing.T) {
 		t.Error("MintToken for an unknown user: no error")
 	}
 }
+
+// urn:zitadel:iam:org:project:role:{role} asks for the role claim in the
+// id token, for a user who has the role; the access token is unaffected.
+func TestRoleScopeIDToken(t *testing.T) {
+	z := startInstance(t)
+	roleScope := " urn:zitadel:iam:org:project:role:read:messages"
+	for _, tc := range []struct {
+		name, scope string
+		user        *ServiceUser
+		wantClaim   bool
+	}{
+		{"role scope, user with role", scopeFor(z.ProjectID) + roleScope, z.Reader, true},
+		{"role scope, user without role", scopeFor(z.ProjectID) + roleScope, z.NoRole, false},
+		{"no role scope", scopeFor(z.ProjectID), z.Reader, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := jwtGrant(t, z, userAssertion(t, z, tc.user), tc.scope)
+			claims := verifyJWT(t, z, r.str(t, "id_token"))
+			_, ok := claims[claimRoles]
+			_, okProject := claims["urn:zitadel:iam:org:project:"+z.ProjectID+":roles"]
+			if ok != tc.wantClaim || okProject != tc.wantClaim {
+				t.Errorf("id_token role claims present = %v/%v, want %v: %v", ok, okProject, tc.wantClaim, claims)
+			}
+		})
+	}
+}

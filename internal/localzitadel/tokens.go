@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -147,7 +146,7 @@ type accessTokenClaims struct {
 }
 
 func (i *Instance) verifyAccessTokenJWT(accessToken string) (jti string, err error) {
-	jws, err := jose.ParseSigned(accessToken, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(accessToken, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return "", err
 	}
@@ -222,7 +221,7 @@ func (i *Instance) issue(r issueRequest) (*oidc.AccessTokenResponse, error) {
 		ExpiresIn: uint64(max(0, time.Until(t.expiresAt)/time.Second)),
 	}
 	if slices.Contains(t.scopes, oidc.ScopeOpenID) {
-		idToken, err := i.idToken(t, accessToken)
+		idToken, err := i.idToken(t, r.user, accessToken)
 		if err != nil {
 			return nil, err
 		}
@@ -234,17 +233,18 @@ func (i *Instance) issue(r issueRequest) (*oidc.AccessTokenResponse, error) {
 
 // idToken signs the id token of a token response (RS256, issuer key).
 // Service users' clients do not assert user info in the id token, so it
-// carries only the registered claims.
-func (i *Instance) idToken(t *token, accessToken string) (string, error) {
+// carries the registered claims and, only for roles asked for with
+// urn:zitadel:iam:org:project:role:{role} and granted in a project of the
+// audience, the role claims (ZITADEL.md, "Scopes").
+func (i *Instance) idToken(t *token, user *serviceUser, accessToken string) (string, error) {
 	atHash, err := oidc.ClaimHash(accessToken, jose.RS256)
 	if err != nil {
 		return "", err
 	}
-	aud := append([]string{t.clientID}, t.audience...)
-	return i.sign(map[string]any{
+	claims := map[string]any{
 		"iss":       i.Issuer,
 		"sub":       t.userID,
-		"aud":       aud,
+		"aud":       append([]string{t.clientID}, t.audience...),
 		"exp":       t.issuedAt.Add(time.Hour).Unix(),
 		"iat":       t.issuedAt.Unix(),
 		"auth_time": t.issuedAt.Unix(),
@@ -252,7 +252,30 @@ func (i *Instance) idToken(t *token, accessToken string) (string, error) {
 		"client_id": t.clientID,
 		"at_hash":   atHash,
 		"amr":       []string{"pwd"},
-	})
+	}
+	var requested []string
+	for _, s := range t.scopes {
+		if role, ok := strings.CutPrefix(s, scopeProjectRole); ok {
+			requested = append(requested, role)
+		}
+	}
+	all := map[string]map[string]string{}
+	for _, projectID := range t.audience {
+		granted := map[string]map[string]string{}
+		for _, role := range user.roles[projectID] {
+			if slices.Contains(requested, role) {
+				granted[role] = map[string]string{i.OrgID: i.OrgDomain}
+				all[role] = granted[role]
+			}
+		}
+		if len(granted) > 0 {
+			claims["urn:zitadel:iam:org:project:"+projectID+":roles"] = granted
+		}
+	}
+	if len(all) > 0 {
+		claims["urn:zitadel:iam:org:project:roles"] = all
+	}
+	return i.sign(claims)
 }
 
 func (i *Instance) sign(claims any) (string, error) {
@@ -367,9 +390,7 @@ func (s *server) Revocation(ctx context.Context, r *op.ClientRequest[oidc.Revoca
 	allowed := (c.user != nil && c.user.id == t.userID) ||
 		(c.app != nil && (slices.Contains(t.audience, c.app.clientID) || slices.Contains(t.audience, c.app.projectID)))
 	if !allowed {
-		return nil, op.NewStatusError(
-			oidc.ErrUnauthorizedClient().WithDescription("token was not issued for this client"),
-			http.StatusBadRequest)
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("token was not issued for this client")
 	}
 	s.i.tokens.update(t.id, t.opaque, func(t *token) { t.revoked = true })
 	return op.NewResponse(nil), nil
