@@ -43,10 +43,12 @@ func (i *Instance) introspect(app *apiApp, accessToken string) *oidc.Introspecti
 	audience, scopes := t.audience, t.scopes
 	if t.pat {
 		// ZITADEL's assertClientScopesForPAT: a PAT is for whichever API
-		// asks. The caller joins the audience, and the scope gets a role
-		// scope for every role of the caller's project, granted or not:
-		// one more reason never to read roles from scope.
-		audience = append(slices.Clone(audience), app.clientID, app.projectID)
+		// asks. The caller's client ID joins the audience (ZITADEL.md says
+		// its project ID too; ZITADEL's code adds the client ID only), and
+		// the scope gets a role scope for every role of the caller's
+		// project, granted or not: one more reason never to read roles
+		// from scope.
+		audience = append(slices.Clone(audience), app.clientID)
 		scopes = slices.Clone(scopes)
 		for _, role := range i.projects[app.projectID].roles {
 			scopes = append(scopes, scopeProjectRole+role)

@@ -79,7 +79,7 @@ func (s *tokenStore) addPAT(u *serviceUser) {
 		id:        newOpaqueToken(),
 		opaque:    u.pat,
 		userID:    u.id,
-		clientID:  u.id,
+		clientID:  "", // a PAT belongs to no application: no client_id
 		scopes:    patScopes,
 		issuedAt:  time.Now(),
 		expiresAt: patExpiry,
