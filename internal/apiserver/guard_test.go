@@ -78,24 +78,24 @@ func TestAnswers(t *testing.T) {
 	tests := []struct {
 		name      string
 		header    string
-		answer    answer
+		answer    *answer
 		status    int
 		code      string
 		challenge string // WWW-Authenticate after the realm
 		retry     string
 		log       string
 	}{
-		{name: "missing", status: 401, code: "missing_token"},
-		{name: "lower-case scheme", header: "bearer t0k.en", answer: answer{result: reader}, status: 200},
-		{name: "inactive", header: "Bearer t0k.en", answer: answer{result: &introspect.Result{}},
+		{name: "missing", answer: &answer{}, status: 401, code: "missing_token"},
+		{name: "lower-case scheme", header: "bearer t0k.en", answer: &answer{result: reader}, status: 200},
+		{name: "inactive", header: "Bearer t0k.en", answer: &answer{result: &introspect.Result{}},
 			status: 401, code: "invalid_token", challenge: `, error="invalid_token"`},
-		{name: "no role", header: "Bearer t0k.en", answer: answer{result: &introspect.Result{Active: true, Roles: []string{"other"}}},
+		{name: "no role", header: "Bearer t0k.en", answer: &answer{result: &introspect.Result{Active: true, Roles: []string{"other"}}},
 			status: 403, code: "insufficient_scope", challenge: `, error="insufficient_scope"`},
-		{name: "unavailable", header: "Bearer t0k.en", answer: answer{err: &introspect.UnavailableError{Reason: "down"}},
+		{name: "unavailable", header: "Bearer t0k.en", answer: &answer{err: &introspect.UnavailableError{Reason: "down"}},
 			status: 503, code: "temporarily_unavailable", retry: "5", log: "unavailable"},
-		{name: "credentials rejected", header: "Bearer t0k.en", answer: answer{err: &introspect.RejectedError{Status: 400, Code: "unauthorized_client"}},
+		{name: "credentials rejected", header: "Bearer t0k.en", answer: &answer{err: &introspect.RejectedError{Status: 400, Code: "unauthorized_client"}},
 			status: 500, code: "server_error", log: "check API_CLIENT_SECRET"},
-		{name: "wrong URL", header: "Bearer t0k.en", answer: answer{err: &introspect.RejectedError{Status: 404}},
+		{name: "wrong URL", header: "Bearer t0k.en", answer: &answer{err: &introspect.RejectedError{Status: 404}},
 			status: 500, code: "server_error", log: "check ZITADEL_DOMAIN and ZITADEL_INTROSPECTION_URL"},
 	}
 	for _, tt := range tests {
@@ -105,7 +105,7 @@ func TestAnswers(t *testing.T) {
 				header.Set("Authorization", tt.header)
 			}
 			var logs strings.Builder
-			resp, body := serve(t, &tt.answer, &logs, header)
+			resp, body := serve(t, tt.answer, &logs, header)
 			if resp.StatusCode != tt.status || body["code"] != tt.code && tt.status != 200 {
 				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, tt.status, tt.code)
 			}

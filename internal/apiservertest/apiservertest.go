@@ -77,11 +77,11 @@ func (s *Server) Stop() error {
 func Start(t *testing.T, sample Sample, env map[string]string, secrets *Secrets) *Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
+	stdout, ready := Listening()
 	s := &Server{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	args := []string{sample.Name, "-addr", "127.0.0.1:0", "-env", emptyEnvFile(t)}
 	go func() {
-		s.done <- sample.Run(ctx, args, getenv(env), &listenWatcher{ready: ready}, s.stderr)
+		s.done <- sample.Run(ctx, args, getenv(env), stdout, s.stderr)
 	}()
 	select {
 	case addr := <-ready:
@@ -115,8 +115,13 @@ func emptyEnvFile(t *testing.T) string {
 	return path
 }
 
-// listenWatcher is the sample's stdout: it reports the address of the
-// "listening on http://ADDR" line, and nothing else is expected there.
+// Listening returns a writer for a server's stdout and a channel that
+// receives ADDR once the server prints "listening on http://ADDR".
+func Listening() (io.Writer, <-chan string) {
+	ready := make(chan string, 1)
+	return &listenWatcher{ready: ready}, ready
+}
+
 type listenWatcher struct {
 	mu    sync.Mutex
 	buf   bytes.Buffer
