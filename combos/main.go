@@ -2,7 +2,17 @@
 //
 // Usage:
 //
+//	go run ./combos                  # all six combinations on a local ZITADEL
+//	go run ./combos -env FILE        # the same against the real ZITADEL configured in FILE
 //	go run ./combos serve [-addr 127.0.0.1:8080] [-dir .local-zitadel]
+//
+// Without a command, combos starts the local ZITADEL-compatible issuer, builds
+// the five samples, starts both APIs as processes, runs each service-user
+// client against each API (the six combinations, with a user that has the
+// role read:messages and one that has not), then the negative cases (no,
+// garbage, revoked, expired and foreign tokens, a malformed header, ZITADEL
+// stopped), and prints a table. It exits 0 only when every answer is the
+// expected one.
 //
 // serve starts a local ZITADEL-compatible OpenID provider on loopback (the
 // samples' tests use the same one), writes key files and an .env for every
@@ -14,8 +24,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/zitadel/go-introspection-examples/internal/cli"
@@ -27,7 +39,11 @@ func main() {
 	os.Exit(cli.ExitCode(run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr), os.Stderr))
 }
 
-const usage = `usage: go run ./combos <command> [flags]
+const usage = `usage: go run ./combos [-env FILE]
+       go run ./combos <command> [flags]
+
+without a command: run the six combinations and the negative cases
+  -env FILE  against the real ZITADEL configured in FILE instead of a local one
 
 commands:
   serve   run a local ZITADEL and write .env and key files for the samples
@@ -37,9 +53,11 @@ commands:
 // run dispatches to a subcommand. args[0] is the program name. getenv is
 // not read by serve, which takes its settings from flags.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) < 2 {
-		fmt.Fprint(stderr, usage)
-		return &cli.UsageError{Err: fmt.Errorf("no command")}
+	// The oidc library under the local ZITADEL announces its routes on
+	// slog's default logger; this program reports progress itself.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	if len(args) < 2 || strings.HasPrefix(args[1], "-") && !isHelp(args[1]) {
+		return matrix(ctx, args[1:], stdout, stderr)
 	}
 	switch args[1] {
 	case "serve":
@@ -51,4 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return &cli.UsageError{Err: fmt.Errorf("unknown command %q", args[1])}
 	}
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
 }

@@ -1,0 +1,376 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
+)
+
+// The two ways an API authenticates its introspection calls (blog 3.1, 3.2)
+// and the three ways a service user gets a token (4.1.1, 4.1.2, 4.2), in the
+// order of the original README: each grant against each API.
+var (
+	introspections = []struct{ sample, label string }{
+		{"api-jwt", "JWT profile"},
+		{"api-basic-authentication", "Basic"},
+	}
+	grants = []struct{ sample, label string }{
+		{"service-user-jwt", "JWT profile"},
+		{"service-user-client-credentials", "client credentials"},
+		{"service-user-pat", "PAT"},
+	}
+	routes = []string{"/api/public", "/api/private", "/api/private-scoped"}
+)
+
+// user is a service user whose settings are in envFile.
+type user struct {
+	label     string
+	envFile   string
+	hasRole   *bool  // nil: not known (a real ZITADEL)
+	jwtTokens bool   // its grants give JWT access tokens (a PAT is opaque anyway)
+	onlyFor   string // "": every grant; otherwise only this grant's sample
+}
+
+// row is one line of the table.
+type row struct {
+	num, grant, introspection, token, user, route string
+	expected, got                                 string
+	ok                                            bool
+	skipped                                       string // why it did not run
+	detail                                        string // shown under a failed row
+}
+
+// matrix runs all six combinations (and the negative cases) and prints the table.
+func matrix(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("combos", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	envFile := fs.String("env", "", "run against the real ZITADEL configured in `FILE` (all variables of .env.example) instead of a local one")
+	if err := cli.ParseFlags(fs, args); err != nil {
+		return err
+	}
+	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "combos: "+format+"\n", a...) }
+	start := time.Now()
+
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "combos-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	var (
+		zitadel *localzitadel.Instance
+		apiEnv  string
+		users   []user
+	)
+	if *envFile == "" {
+		progress("starting the local ZITADEL")
+		zitadel, err = localzitadel.Start(ctx, localzitadel.Options{Dir: filepath.Join(tmp, "zitadel"), Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			return err
+		}
+		defer zitadel.Close()
+		if apiEnv, users, err = localUsers(zitadel); err != nil {
+			return err
+		}
+	} else {
+		progress("checking %s", *envFile)
+		if err := preflight(ctx, *envFile); err != nil {
+			return err
+		}
+		apiEnv = *envFile
+		users = []user{{label: "configured", envFile: *envFile}}
+	}
+
+	progress("building the five samples")
+	bin := filepath.Join(tmp, "bin")
+	if err := buildSamples(ctx, root, bin); err != nil {
+		return err
+	}
+
+	apis := map[string]*apiProcess{}
+	for _, in := range introspections {
+		progress("starting %s", in.sample)
+		p, err := startAPI(ctx, bin, in.sample, apiEnv)
+		if err != nil {
+			return err
+		}
+		defer p.stop()
+		apis[in.sample] = p
+	}
+
+	var rows []row
+	num := 0
+	for _, g := range grants {
+		for _, in := range introspections {
+			num++
+			for _, u := range users {
+				if u.onlyFor != "" && u.onlyFor != g.sample {
+					continue
+				}
+				progress("#%d %s → %s (%s)", num, g.sample, in.sample, u.label)
+				run := runClient(ctx, bin, g.sample, u.envFile, apis[in.sample].url)
+				rows = append(rows, combinationRows(num, g.label, in.label, u, g.sample, run)...)
+			}
+		}
+	}
+
+	progress("negative cases")
+	rows = append(rows, negativeRows(ctx, zitadel, apis)...)
+	for _, p := range apis {
+		if failed(rows) {
+			if logs := p.stderr.String(); logs != "" {
+				fmt.Fprintf(stderr, "combos: log of %s:\n%s\n", p.name, indent(logs))
+			}
+		}
+	}
+
+	printTable(stdout, rows)
+	passed, failedN, skipped := count(rows)
+	summary := fmt.Sprintf("%d passed, %d failed", passed, failedN)
+	if skipped > 0 {
+		summary += fmt.Sprintf(", %d skipped", skipped)
+	}
+	fmt.Fprintln(stdout, summary)
+	progress("done in %s", time.Since(start).Round(100*time.Millisecond))
+	if failedN > 0 {
+		return cli.ErrFailed
+	}
+	return nil
+}
+
+// localUsers writes an .env for each service user of the local ZITADEL.
+// API_BASE_URL is set per run, in the client's environment.
+func localUsers(z *localzitadel.Instance) (apiEnv string, users []user, err error) {
+	yes, no := true, false
+	for _, u := range []struct {
+		su      *localzitadel.ServiceUser
+		label   string
+		role    *bool
+		onlyFor string
+	}{
+		{z.Reader, "with role", &yes, ""},
+		{z.NoRole, "without role", &no, ""},
+		{z.JWTReader, "with role", &yes, "service-user-jwt"},
+		{z.JWTReader, "with role", &yes, "service-user-client-credentials"},
+	} {
+		name := strings.ReplaceAll(u.su.UserName, "/", "_") + ".env"
+		path, err := z.WriteEnv(name, u.su, "http://127.0.0.1:0")
+		if err != nil {
+			return "", nil, err
+		}
+		users = append(users, user{label: u.label, envFile: path, hasRole: u.role, jwtTokens: u.su.JWTAccessTokens, onlyFor: u.onlyFor})
+	}
+	return z.EnvFile, users, nil
+}
+
+// combinationRows turns one client run into a row per route.
+func combinationRows(num int, grant, introspection string, u user, sample string, run clientRun) []row {
+	token := "opaque"
+	if u.jwtTokens && sample != "service-user-pat" {
+		token = "JWT"
+	}
+	if u.hasRole == nil {
+		token = "as configured"
+	}
+	var rows []row
+	for _, route := range routes {
+		expected := "200"
+		if route == "/api/private-scoped" {
+			switch {
+			case u.hasRole == nil:
+				expected = "200|403" // whether the user has the role is the console's business
+			case !*u.hasRole:
+				expected = "403"
+			}
+		}
+		r := row{num: strconv.Itoa(num), grant: grant, introspection: introspection, token: token, user: u.label, route: route, expected: expected}
+		res, answered := run.results[route]
+		switch {
+		case !answered:
+			r.got = "no answer"
+		case res.Status == 0:
+			r.got = "no answer"
+		default:
+			r.got = strconv.Itoa(res.Status)
+			if res.Code != "" {
+				r.got += " " + res.Code
+			}
+		}
+		r.ok = answered && slices.Contains(strings.Split(expected, "|"), strconv.Itoa(res.Status)) && run.exitCode == 0
+		if !r.ok {
+			r.detail = fmt.Sprintf("%s exited with %d:\n%s", sample, run.exitCode, indent(run.stderr))
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// negativeRows sends the requests a client would not send on purpose, to
+// each API. Those that need the issuer's cooperation (revoking, expiring,
+// minting for another project, stopping it) run only against the local one.
+func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string]*apiProcess) []row {
+	type negative struct {
+		name     string
+		header   func() (string, error) // the Authorization header; "" sends none
+		want     int
+		code     string
+		needsOwn bool // needs the local ZITADEL
+	}
+	mint := func(o localzitadel.TokenOptions, after func(string)) func() (string, error) {
+		return func() (string, error) {
+			tok, err := z.MintToken(z.Reader, o)
+			if err == nil && after != nil {
+				after(tok)
+			}
+			return "Bearer " + tok, err
+		}
+	}
+	otherProject := ""
+	if z != nil {
+		otherProject = z.OtherProjectID
+	}
+	fixed := func(h string) func() (string, error) { return func() (string, error) { return h, nil } }
+	cases := []negative{
+		{"no token", fixed(""), http.StatusUnauthorized, "missing_token", false},
+		{"garbage token", fixed("Bearer not-a-token-at-all"), http.StatusUnauthorized, "invalid_token", false},
+		{"malformed header", fixed("Basic dXNlcjpwYXNz"), http.StatusBadRequest, "invalid_request", false},
+		{"revoked token", mint(localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", true},
+		{"expired token", mint(localzitadel.TokenOptions{Lifetime: -time.Minute}, nil), http.StatusUnauthorized, "invalid_token", true},
+		{"token for another project", mint(localzitadel.TokenOptions{ProjectIDs: []string{otherProject}}, nil), http.StatusUnauthorized, "invalid_token", true},
+	}
+	var rows []row
+	add := func(n int, in struct{ sample, label string }, name string, header string, want int, code string) {
+		r := row{num: fmt.Sprintf("N%d", n), grant: "-", introspection: in.label, token: "-", user: name, route: "/api/private", expected: strconv.Itoa(want)}
+		status, gotCode, err := get(ctx, apis[in.sample].url+r.route, header)
+		if err != nil {
+			r.got, r.detail = "no answer", err.Error()
+		} else {
+			r.got = strings.TrimSpace(strconv.Itoa(status) + " " + gotCode)
+			r.ok = status == want && gotCode == code
+		}
+		if code != "" {
+			r.expected += " " + code
+		}
+		rows = append(rows, r)
+	}
+	n := 0
+	for _, c := range cases {
+		n++
+		for _, in := range introspections {
+			if c.needsOwn && z == nil {
+				rows = append(rows, row{num: fmt.Sprintf("N%d", n), grant: "-", introspection: in.label, token: "-", user: c.name, route: "/api/private", expected: strconv.Itoa(c.want), skipped: "needs the local ZITADEL"})
+				continue
+			}
+			h, err := c.header()
+			if err != nil {
+				rows = append(rows, row{num: fmt.Sprintf("N%d", n), user: c.name, introspection: in.label, got: "no token", detail: err.Error()})
+				continue
+			}
+			add(n, in, c.name, h, c.want, c.code)
+		}
+	}
+
+	// Last: ZITADEL stops. A token the APIs have not seen (so not cached)
+	// must get 503 temporarily_unavailable, not 401 and never 200.
+	n++
+	if z == nil {
+		for _, in := range introspections {
+			rows = append(rows, row{num: fmt.Sprintf("N%d", n), grant: "-", introspection: in.label, token: "-", user: "ZITADEL stopped", route: "/api/private", expected: "503", skipped: "needs the local ZITADEL"})
+		}
+		return rows
+	}
+	fresh := map[string]string{}
+	for _, in := range introspections {
+		h, _ := mint(localzitadel.TokenOptions{}, nil)()
+		fresh[in.sample] = h
+	}
+	_ = z.Close()
+	for _, in := range introspections {
+		add(n, in, "ZITADEL stopped", fresh[in.sample], http.StatusServiceUnavailable, "temporarily_unavailable")
+	}
+	return rows
+}
+
+// get sends GET url with the Authorization header and returns the status and
+// the error code of the API's JSON answer ({"code","description"}).
+func get(ctx context.Context, url, authorization string) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Code string `json:"code"`
+	}
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body)
+	return resp.StatusCode, body.Code, nil
+}
+
+func printTable(w io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tgrant\tintrospection\ttoken\tuser\troute\texpected\tgot\t")
+	for _, r := range rows {
+		mark := "✓"
+		switch {
+		case r.skipped != "":
+			mark, r.got = "skipped: "+r.skipped, "-"
+		case !r.ok:
+			mark = "✗"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.num, r.grant, r.introspection, r.token, r.user, r.route, r.expected, r.got, mark)
+	}
+	_ = tw.Flush()
+	shown := map[string]bool{}
+	for _, r := range rows {
+		if !r.ok && r.skipped == "" && r.detail != "" && !shown[r.detail] {
+			shown[r.detail] = true
+			fmt.Fprintf(w, "✗ #%s %s %s %s: %s\n", r.num, r.grant, r.introspection, r.user, r.detail)
+		}
+	}
+}
+
+func count(rows []row) (passed, failed, skipped int) {
+	for _, r := range rows {
+		switch {
+		case r.skipped != "":
+			skipped++
+		case r.ok:
+			passed++
+		default:
+			failed++
+		}
+	}
+	return
+}
+
+func failed(rows []row) bool {
+	_, f, _ := count(rows)
+	return f > 0
+}
