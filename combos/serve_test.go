@@ -142,7 +142,6 @@ func TestUsage(t *testing.T) {
 		wantErr bool
 		want    string // in stdout or stderr
 	}{
-		{"no command", []string{"combos"}, true, "commands:"},
 		{"unknown command", []string{"combos", "frobnicate"}, true, "commands:"},
 		{"bad flag", []string{"combos", "serve", "-port", "1"}, true, "-addr"},
 		{"extra argument", []string{"combos", "serve", "now"}, true, ""}, // main prints the error
