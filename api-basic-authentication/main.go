@@ -2,9 +2,10 @@
 // ZITADEL token introspection and authenticates to ZITADEL with its client id
 // and secret: HTTP Basic, client_secret_basic (blog section 3.2).
 //
-// For every token a client sends, the API asks ZITADEL's introspection
-// endpoint whether the token is active and which roles its user has
-// (section 3.3). Answers are cached for INTROSPECTION_CACHE_TTL (default 30s).
+// For a token a client sends, the API asks ZITADEL's introspection endpoint
+// whether the token is active and which roles its user has (section 3.3). It
+// proves who it is with its client id and secret in a Basic header. Answers
+// are cached for INTROSPECTION_CACHE_TTL (default 30s).
 //
 // Usage:
 //
@@ -28,6 +29,7 @@ import (
 
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
 	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 )
 
 func main() {
@@ -37,29 +39,26 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	env, settings, err := apiserver.Load(args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	// The API application's client id and secret (console: project → API app,
-	// authentication method Basic; the secret is shown once).
+	return apiserver.Run(ctx, apiserver.Sample{
+		Name:        "api-basic-authentication",
+		Setup:       clientSecretBasic,
+		Credentials: "API_CLIENT_ID and API_CLIENT_SECRET (the API application's client id and secret)",
+	}, args, getenv, stdout, stderr)
+}
+
+// clientSecretBasic reads the API application's client id and secret and
+// returns how the API authenticates its introspection requests: with HTTP
+// Basic, client_secret_basic of blog section 3.2.
+func clientSecretBasic(env *config.Env, _ string) func(*http.Request, url.Values) error {
+	// Console: project → API app with authentication method Basic; the secret is shown once.
 	clientID := env.String("API_CLIENT_ID", "the client id of the API application")
 	clientSecret := env.String("API_CLIENT_SECRET", "the client secret of the API application")
-	if err := env.Err(); err != nil {
-		return err
-	}
 
-	// RFC 6749 §2.3.1: id and secret are form-url-encoded before they are put
-	// into the Basic header, and ZITADEL decodes them. SetBasicAuth does not
+	// RFC 6749 §2.3.1: id and secret are form-url-encoded before they go into
+	// the Basic header, and ZITADEL decodes them. SetBasicAuth does not
 	// encode, so a secret with "+", "%" or ":" would fail without this.
-	authenticate := func(req *http.Request, _ url.Values) error {
+	return func(req *http.Request, _ url.Values) error {
 		req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
 		return nil
 	}
-
-	return apiserver.Run(ctx, settings, apiserver.API{
-		Name:            "api-basic-authentication",
-		Authenticate:    authenticate,
-		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET (the API application's client id and secret)",
-	}, stdout, stderr)
 }

@@ -2,10 +2,11 @@
 // introspection and authenticates to ZITADEL with a private key: the JWT
 // profile, private_key_jwt (RFC 7523; blog section 3.1).
 //
-// For every token a client sends, the API signs a short client assertion with
-// the key of its API application and asks ZITADEL's introspection endpoint
-// whether the token is active and which roles its user has (section 3.3).
-// Answers are cached for INTROSPECTION_CACHE_TTL (default 30s).
+// For a token a client sends, the API asks ZITADEL's introspection endpoint
+// whether the token is active and which roles its user has (section 3.3). It
+// proves who it is with a client assertion, a short JWT signed with the key
+// of its API application. Answers are cached for INTROSPECTION_CACHE_TTL
+// (default 30s).
 //
 // Usage:
 //
@@ -20,6 +21,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -30,6 +32,7 @@ import (
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
 	"github.com/zitadel/go-introspection-examples/internal/assertion"
 	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/keyfile"
 )
 
@@ -40,38 +43,39 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	env, settings, err := apiserver.Load(args, getenv, stderr)
+	return apiserver.Run(ctx, apiserver.Sample{
+		Name:        "api-jwt",
+		Setup:       privateKeyJWT,
+		Credentials: "API_PRIVATE_KEY_FILE (the key file of this API application, and that the key is not deleted or expired)",
+	}, args, getenv, stdout, stderr)
+}
+
+// privateKeyJWT loads the API application's key file and returns how the
+// API authenticates its introspection requests: with a client assertion
+// (RFC 7523 §2.2), the JWT profile of blog section 3.1.
+func privateKeyJWT(env *config.Env, issuer string) func(*http.Request, url.Values) error {
+	// The key of the API application (console: project → API app → Keys → New, type JSON).
+	path := env.Path("API_PRIVATE_KEY_FILE", "the path of the API application's JSON key file")
+	if path == "" {
+		return nil
+	}
+	key, err := keyfile.LoadApplication(path)
 	if err != nil {
-		return err
-	}
-	// The key file of the API application (console: project → API app → Keys).
-	var key *keyfile.Key
-	if path := env.Path("API_PRIVATE_KEY_FILE", "the path of the API application's JSON key file"); path != "" {
-		if key, err = keyfile.LoadApplication(path); err != nil {
-			env.Problem(err)
-		}
-	}
-	if err := env.Err(); err != nil {
-		return err
+		env.Problem(fmt.Errorf("API_PRIVATE_KEY_FILE: %w", err))
+		return nil
 	}
 
-	// A client assertion says "I am this API application" (iss = sub = its
-	// client id, aud = the ZITADEL instance), signed with its private key.
-	// The source reuses one 5-minute assertion instead of signing per request.
-	assertions := assertion.New(key, settings.Issuer)
-	authenticate := func(_ *http.Request, form url.Values) error {
+	// The client assertion says "I am this API application" (iss = sub = its
+	// client id, aud = the ZITADEL instance), signed with its private key. It
+	// is valid for 5 minutes and reused meanwhile, not signed per request.
+	assertions := assertion.New(key, issuer)
+	return func(_ *http.Request, form url.Values) error {
 		signed, err := assertions.Assertion()
 		if err != nil {
-			return err
+			return fmt.Errorf("sign the client assertion: %w", err)
 		}
 		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
 		form.Set("client_assertion", signed)
 		return nil
 	}
-
-	return apiserver.Run(ctx, settings, apiserver.API{
-		Name:            "api-jwt",
-		Authenticate:    authenticate,
-		CredentialsHint: "API_PRIVATE_KEY_FILE (the key file of this API application, and that the key is not deleted or expired)",
-	}, stdout, stderr)
 }

@@ -6,12 +6,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
 	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
@@ -90,22 +93,24 @@ func serve(b *testing.B, inst *localzitadel.Instance, ttl time.Duration) string 
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
 	stdout, ready := apiservertest.Listening()
-	settings := apiserver.Settings{
-		Addr:             "127.0.0.1:0",
-		Issuer:           inst.Issuer,
-		IntrospectionURL: inst.IntrospectionURL,
-		CacheTTL:         ttl,
-		Timeout:          5 * time.Second,
+	env := inst.Env(nil, "")
+	env["INTROSPECTION_CACHE_TTL"] = ttl.String()
+	emptyEnv := filepath.Join(b.TempDir(), "empty.env")
+	if err := os.WriteFile(emptyEnv, nil, 0o600); err != nil {
+		b.Fatal(err)
 	}
-	api := apiserver.API{
+	sample := apiserver.Sample{
 		Name: "bench",
-		Authenticate: func(req *http.Request, _ url.Values) error {
-			req.SetBasicAuth(url.QueryEscape(inst.API.ClientID), url.QueryEscape(inst.API.ClientSecret))
-			return nil
+		Setup: func(*config.Env, string) func(*http.Request, url.Values) error {
+			return func(req *http.Request, _ url.Values) error {
+				req.SetBasicAuth(url.QueryEscape(inst.API.ClientID), url.QueryEscape(inst.API.ClientSecret))
+				return nil
+			}
 		},
 	}
+	args := []string{"bench", "-addr", "127.0.0.1:0", "-env", emptyEnv}
 	go func() {
-		if err := apiserver.Run(ctx, settings, api, stdout, io.Discard); err != nil {
+		if err := apiserver.Run(ctx, sample, args, func(k string) string { return env[k] }, stdout, io.Discard); err != nil {
 			b.Error(err)
 		}
 	}()

@@ -21,74 +21,83 @@ import (
 // DefaultPort is the port of the original samples.
 const DefaultPort = 5000
 
-// Settings are what every API sample reads from its environment.
-type Settings struct {
-	Addr             string        // -addr, else localhost:PORT
-	Issuer           string        // ZITADEL_DOMAIN: the instance URL, also the audience of client assertions
-	IntrospectionURL string        // ZITADEL_INTROSPECTION_URL, default Issuer + /oauth/v2/introspect
-	CacheTTL         time.Duration // INTROSPECTION_CACHE_TTL; 0 turns the cache off
-	Timeout          time.Duration // INTROSPECTION_TIMEOUT
+// Sample is what an API sample plugs in: how it authenticates to ZITADEL.
+type Sample struct {
+	// Name is the program's name, e.g. "api-jwt", and the realm of its
+	// WWW-Authenticate challenges.
+	Name string
+	// Setup reads the sample's own settings from env, recording problems
+	// there, and returns how the API authenticates its introspection
+	// requests. issuer is ZITADEL_DOMAIN. The result is used only if env
+	// has no problems.
+	Setup func(env *config.Env, issuer string) func(req *http.Request, form url.Values) error
+	// Credentials names the settings to check when ZITADEL rejects the
+	// API's credentials, for the log line that says so.
+	Credentials string
 }
 
-// Load parses the API samples' command line (-addr, -env) and reads the
-// shared settings. The caller reads its own settings from env and then checks
-// env.Err(), so every problem is reported at once.
-func Load(args []string, getenv func(string) string, stderr io.Writer) (*config.Env, Settings, error) {
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+// Run is the whole program of an API sample: it parses args (-addr, -env),
+// reads the settings, and serves the three routes until ctx is cancelled.
+// It logs to stderr and prints "listening on http://ADDR" to stdout once the
+// port is open. Bad flags or settings return before anything listens.
+func Run(ctx context.Context, s Sample, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(s.Name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "", "listen `address` (default localhost:PORT, PORT default 5000)")
 	envFile := fs.String("env", "", "read settings from `FILE` instead of the nearest .env")
 	if err := cli.ParseFlags(fs, args[1:]); err != nil {
-		return nil, Settings{}, err
+		return err
 	}
 	env, err := config.Load(getenv, *envFile)
 	if err != nil {
-		return nil, Settings{}, err
+		return err
+	}
+	settings := readSettings(env, *addr)
+	authenticate := s.Setup(env, settings.issuer)
+	if err := env.Err(); err != nil {
+		return err
 	}
 
-	s := Settings{Addr: *addr}
-	s.Issuer = env.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
-	defaultURL := ""
-	if s.Issuer != "" {
-		defaultURL = s.Issuer + "/oauth/v2/introspect"
-	}
-	s.IntrospectionURL = env.OptionalURL("ZITADEL_INTROSPECTION_URL", defaultURL, "https://my-instance.zitadel.cloud/oauth/v2/introspect")
-	s.CacheTTL = env.Duration("INTROSPECTION_CACHE_TTL", introspect.DefaultCacheTTL)
-	s.Timeout = env.Duration("INTROSPECTION_TIMEOUT", introspect.DefaultTimeout)
-	if s.Timeout == 0 {
-		s.Timeout = introspect.DefaultTimeout
-	}
-	if s.Addr == "" {
-		s.Addr = net.JoinHostPort("localhost", strconv.Itoa(env.Port("PORT", DefaultPort)))
-	}
-	return env, s, nil
-}
-
-// API is what a sample plugs in.
-type API struct {
-	// Name is the realm of WWW-Authenticate, e.g. "api-jwt".
-	Name string
-	// Authenticate adds the API's credentials to an introspection request.
-	Authenticate func(req *http.Request, form url.Values) error
-	// CredentialsHint names the settings that hold those credentials.
-	CredentialsHint string
-}
-
-// Run serves api with settings s until ctx is cancelled. It logs to stderr
-// and prints "listening on http://ADDR" to stdout once the port is open.
-func Run(ctx context.Context, s Settings, api API, stdout, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	var introspector introspect.Introspector = &introspect.Client{
-		URL:          s.IntrospectionURL,
-		Authenticate: api.Authenticate,
-		Timeout:      s.Timeout,
+		URL:          settings.introspectionURL,
+		Authenticate: authenticate,
+		Timeout:      settings.timeout,
 	}
-	if s.CacheTTL > 0 {
-		introspector = introspect.NewCache(introspector, s.CacheTTL)
+	if settings.cacheTTL > 0 {
+		introspector = introspect.NewCache(introspector, settings.cacheTTL)
 	}
-	g := &Guard{Introspector: introspector, Realm: api.Name, CredentialsHint: api.CredentialsHint, Logger: logger}
-	logger.Info("introspection", "url", s.IntrospectionURL, "cache_ttl", s.CacheTTL, "timeout", s.Timeout)
-	return Serve(ctx, s.Addr, NewHandler(g, logger), s.Timeout, logger, stdout)
+	g := &Guard{Introspector: introspector, Realm: s.Name, CredentialsHint: s.Credentials, Logger: logger}
+	logger.Info("introspection", "url", settings.introspectionURL, "cache_ttl", settings.cacheTTL, "timeout", settings.timeout)
+	return Serve(ctx, settings.addr, NewHandler(g, logger), settings.timeout, logger, stdout)
+}
+
+// settings are what every API sample reads from its environment.
+type settings struct {
+	addr             string        // -addr, else localhost:PORT
+	issuer           string        // ZITADEL_DOMAIN: the instance URL, also the audience of client assertions
+	introspectionURL string        // ZITADEL_INTROSPECTION_URL, default Issuer + /oauth/v2/introspect
+	cacheTTL         time.Duration // INTROSPECTION_CACHE_TTL; 0 turns the cache off
+	timeout          time.Duration // INTROSPECTION_TIMEOUT; 0 means the default
+}
+
+func readSettings(env *config.Env, addr string) settings {
+	s := settings{addr: addr}
+	s.issuer = env.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
+	defaultURL := ""
+	if s.issuer != "" {
+		defaultURL = s.issuer + "/oauth/v2/introspect"
+	}
+	s.introspectionURL = env.OptionalURL("ZITADEL_INTROSPECTION_URL", defaultURL, "https://my-instance.zitadel.cloud/oauth/v2/introspect")
+	s.cacheTTL = env.Duration("INTROSPECTION_CACHE_TTL", introspect.DefaultCacheTTL)
+	s.timeout = env.Duration("INTROSPECTION_TIMEOUT", introspect.DefaultTimeout)
+	if s.timeout == 0 {
+		s.timeout = introspect.DefaultTimeout
+	}
+	if s.addr == "" {
+		s.addr = net.JoinHostPort("localhost", strconv.Itoa(env.Port("PORT", DefaultPort)))
+	}
+	return s
 }
 
 // Serve listens on addr, then serves h until ctx is cancelled and shuts down

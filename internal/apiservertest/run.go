@@ -388,6 +388,11 @@ func (h *harness) testSettings(t *testing.T) {
 	}
 	for _, name := range h.sample.Credentials {
 		changes = append(changes, change{name, "", name + " is not set"})
+		if strings.HasSuffix(name, "_FILE") {
+			changes = append(changes,
+				change{name, "/nonexistent/key.json", name + ": key file /nonexistent/key.json does not exist"},
+				change{name, h.inst.Reader.KeyFile, name + ": key file " + h.inst.Reader.KeyFile + `: field "type"`})
+		}
 	}
 	for _, c := range changes {
 		t.Run(c.name+"="+c.value, func(t *testing.T) {
@@ -410,6 +415,19 @@ func (h *harness) testSettings(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("every problem at once", func(t *testing.T) {
+		var printed strings.Builder
+		err := h.sample.Run(context.Background(), []string{h.sample.Name, "-env", emptyEnvFile(t)}, getenv(nil), &strings.Builder{}, &strings.Builder{})
+		if code := cli.ExitCode(err, &printed); code != cli.ExitConfig {
+			t.Fatalf("exit code %d, want %d", code, cli.ExitConfig)
+		}
+		for _, name := range append([]string{"ZITADEL_DOMAIN"}, h.sample.Credentials...) {
+			if !strings.Contains(printed.String(), name+" is not set") {
+				t.Errorf("printed %q, want a line for %s", printed.String(), name)
+			}
+		}
+	})
 
 	t.Run("unknown flag", func(t *testing.T) {
 		var stderr strings.Builder
