@@ -110,6 +110,22 @@ func (h *harness) expect(t *testing.T, got Answer, status int, want string) {
 	}
 }
 
+// repeat sends n requests one after another and checks each answer.
+func (h *harness) repeat(t *testing.T, n int, api *Server, path, token string, status int, want string) {
+	t.Helper()
+	for range n {
+		h.expect(t, api.Get(t, path, bearer(token)), status, want)
+	}
+}
+
+// wantIntrospections checks the introspections ZITADEL saw since ResetStats.
+func (h *harness) wantIntrospections(t *testing.T, want int64) {
+	t.Helper()
+	if n := h.inst.Stats().Introspect; n != want {
+		t.Fatalf("ZITADEL saw %d introspections, want %d", n, want)
+	}
+}
+
 func (h *harness) testRoutes(t *testing.T) {
 	inst := h.inst
 	api := h.start(t)
@@ -203,9 +219,7 @@ func (h *harness) testMalformed(t *testing.T) {
 			for _, path := range []string{"/api/private", "/api/private-scoped"} {
 				h.expect(t, api.Get(t, path, tt.values...), 400, "invalid_request")
 			}
-			if n := h.inst.Stats().Introspect; n != 0 {
-				t.Fatalf("a malformed header caused %d introspections", n)
-			}
+			h.wantIntrospections(t, 0)
 		})
 	}
 }
@@ -217,12 +231,8 @@ func (h *harness) testCache(t *testing.T) {
 	t.Run("100 sequential requests, 1 introspection", func(t *testing.T) {
 		token := h.mint(t, inst.Reader, localzitadel.TokenOptions{})
 		inst.ResetStats()
-		for range 100 {
-			h.expect(t, api.Get(t, "/api/private-scoped", bearer(token)), 200, scopedMessage)
-		}
-		if n := inst.Stats().Introspect; n != 1 {
-			t.Fatalf("%d introspections, want 1", n)
-		}
+		h.repeat(t, 100, api, "/api/private-scoped", token, 200, scopedMessage)
+		h.wantIntrospections(t, 1)
 	})
 
 	t.Run("50 concurrent requests with a fresh token, 1 introspection", func(t *testing.T) {
@@ -244,31 +254,21 @@ func (h *harness) testCache(t *testing.T) {
 			}
 			h.expect(t, answers[i], 200, privateMessage)
 		}
-		if n := inst.Stats().Introspect; n != 1 {
-			t.Fatalf("%d introspections, want 1", n)
-		}
+		h.wantIntrospections(t, 1)
 	})
 
 	t.Run("inactive answers are cached briefly", func(t *testing.T) {
 		inst.ResetStats()
-		for range 10 {
-			h.expect(t, api.Get(t, "/api/private", bearer("unknown-token")), 401, "invalid_token")
-		}
-		if n := inst.Stats().Introspect; n != 1 {
-			t.Fatalf("%d introspections, want 1", n)
-		}
+		h.repeat(t, 10, api, "/api/private", "unknown-token", 401, "invalid_token")
+		h.wantIntrospections(t, 1)
 	})
 
 	t.Run("TTL 0: every request introspects", func(t *testing.T) {
 		uncached := h.start(t, "INTROSPECTION_CACHE_TTL", "0")
 		token := h.mint(t, inst.Reader, localzitadel.TokenOptions{})
 		inst.ResetStats()
-		for range 10 {
-			h.expect(t, uncached.Get(t, "/api/private", bearer(token)), 200, privateMessage)
-		}
-		if n := inst.Stats().Introspect; n != 10 {
-			t.Fatalf("%d introspections, want 10", n)
-		}
+		h.repeat(t, 10, uncached, "/api/private", token, 200, privateMessage)
+		h.wantIntrospections(t, 10)
 	})
 
 	t.Run("an entry never outlives the token", func(t *testing.T) {
@@ -279,9 +279,7 @@ func (h *harness) testCache(t *testing.T) {
 		h.expect(t, api.Get(t, "/api/private", bearer(token)), 200, privateMessage)
 		time.Sleep(time.Until(minted.Add(lifetime + 100*time.Millisecond)))
 		h.expect(t, api.Get(t, "/api/private", bearer(token)), 401, "invalid_token")
-		if n := inst.Stats().Introspect; n != 2 {
-			t.Fatalf("%d introspections, want 2: the entry outlived the token's exp", n)
-		}
+		h.wantIntrospections(t, 2)
 	})
 
 	t.Run("with TTL, a revoked token passes until its entry expires", func(t *testing.T) {
