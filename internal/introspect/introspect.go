@@ -102,10 +102,12 @@ func (e *RejectedError) Error() string {
 }
 
 // Credentials reports whether ZITADEL rejected the API's client
-// authentication (ZITADEL.md: bad credentials → unauthorized_client, none →
-// invalid_client), as opposed to, say, a 404 from a wrong URL.
+// authentication, as opposed to, say, a 404 from a wrong URL. ZITADEL
+// answers those with 400 or 401 and an OAuth error: unauthorized_client for
+// bad credentials, invalid_client or invalid_request for missing ones (the
+// API always sends a token, so that is not what invalid_request is about).
 func (e *RejectedError) Credentials() bool {
-	return e.Code == "unauthorized_client" || e.Code == "invalid_client"
+	return (e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized) && e.Code != ""
 }
 
 var defaultHTTP = &http.Client{

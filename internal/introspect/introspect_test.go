@@ -114,7 +114,8 @@ func TestErrorsAreClassified(t *testing.T) {
 		{"200 too large", 200, "application/json", `{"active":true,"x":"` + strings.Repeat("a", maxAnswer) + `"}`, true, false},
 		{"400 unauthorized_client", 400, "application/json", `{"error":"unauthorized_client","error_description":"client assertion invalid"}`, false, true},
 		{"401 invalid_client", 401, "application/json", `{"error":"invalid_client"}`, false, true},
-		{"400 invalid_request", 400, "application/json", `{"error":"invalid_request"}`, false, false},
+		{"400 invalid_request", 400, "application/json", `{"error":"invalid_request","error_description":"client_id or client_assertion must be provided"}`, false, true},
+		{"400 HTML", 400, "text/html", `<html>bad request</html>`, false, false},
 		{"404 HTML", 404, "text/html", `<html>not found</html>`, false, false},
 		{"redirect", 301, "", `redirect:/elsewhere`, false, false},
 	}
