@@ -156,6 +156,9 @@ func (c *Client) Introspect(ctx context.Context, token string) (*Result, error) 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, ctx.Err() // the caller gave up; ZITADEL is not to blame
+		}
 		if isTimeout(err) {
 			return nil, &UnavailableError{Reason: fmt.Sprintf("no answer within %s", timeout)}
 		}

@@ -155,6 +155,12 @@ func TestTimeoutAndUnreachable(t *testing.T) {
 		t.Fatalf("took %s", d)
 	}
 
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := (&Client{URL: slow.URL}).Introspect(cancelled, secretToken); !errors.Is(err, context.Canceled) || errors.As(err, &unavailable) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
 	if _, err := (&Client{URL: closed.URL}).Introspect(context.Background(), secretToken); !errors.As(err, &unavailable) {
