@@ -62,16 +62,36 @@ func matrix(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
-	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "combos: "+format+"\n", a...) }
 	start := time.Now()
-
-	root, err := moduleRoot(ctx)
+	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "combos: "+format+"\n", a...) }
+	rows, err := runMatrix(ctx, *envFile, progress)
 	if err != nil {
 		return err
 	}
+	printTable(stdout, rows)
+	passed, failed, skipped := count(rows)
+	summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
+	if skipped > 0 {
+		summary += fmt.Sprintf(", %d skipped", skipped)
+	}
+	fmt.Fprintln(stdout, summary)
+	progress("done in %s", time.Since(start).Round(100*time.Millisecond))
+	if failed > 0 {
+		return cli.ErrFailed
+	}
+	return nil
+}
+
+// runMatrix starts ZITADEL (unless envFile configures a real one) and the two
+// APIs, runs every combination and negative case, and returns a row for each.
+func runMatrix(ctx context.Context, envFile string, progress func(string, ...any)) ([]row, error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
 	tmp, err := os.MkdirTemp("", "combos-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 
@@ -80,29 +100,29 @@ func matrix(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		apiEnv  string
 		users   []user
 	)
-	if *envFile == "" {
+	if envFile == "" {
 		progress("starting the local ZITADEL")
 		zitadel, err = localzitadel.Start(ctx, localzitadel.Options{Dir: filepath.Join(tmp, "zitadel"), Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer zitadel.Close()
 		if apiEnv, users, err = localUsers(zitadel); err != nil {
-			return err
+			return nil, err
 		}
 	} else {
-		progress("checking %s", *envFile)
-		if err := preflight(ctx, *envFile); err != nil {
-			return err
+		progress("checking %s", envFile)
+		if err := preflight(ctx, envFile); err != nil {
+			return nil, err
 		}
-		apiEnv = *envFile
-		users = []user{{label: "configured", envFile: *envFile}}
+		apiEnv = envFile
+		users = []user{{label: "configured", envFile: envFile}}
 	}
 
 	progress("building the five samples")
 	bin := filepath.Join(tmp, "bin")
 	if err := buildSamples(ctx, root, bin); err != nil {
-		return err
+		return nil, err
 	}
 
 	apis := map[string]*apiProcess{}
@@ -110,7 +130,7 @@ func matrix(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		progress("starting %s", in.sample)
 		p, err := startAPI(ctx, bin, in.sample, apiEnv)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer p.stop()
 		apis[in.sample] = p
@@ -134,26 +154,19 @@ func matrix(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	progress("negative cases")
 	rows = append(rows, negativeRows(ctx, zitadel, apis)...)
-	for _, p := range apis {
-		if failed(rows) {
-			if logs := p.stderr.String(); logs != "" {
-				fmt.Fprintf(stderr, "combos: log of %s:\n%s\n", p.name, indent(logs))
+	if _, failed, _ := count(rows); failed > 0 {
+		for _, in := range introspections {
+			if logs := apis[in.sample].stderr.String(); logs != "" {
+				progress("log of %s:\n%s", in.sample, indent(logs))
 			}
 		}
 	}
+	return rows, nil
+}
 
-	printTable(stdout, rows)
-	passed, failedN, skipped := count(rows)
-	summary := fmt.Sprintf("%d passed, %d failed", passed, failedN)
-	if skipped > 0 {
-		summary += fmt.Sprintf(", %d skipped", skipped)
-	}
-	fmt.Fprintln(stdout, summary)
-	progress("done in %s", time.Since(start).Round(100*time.Millisecond))
-	if failedN > 0 {
-		return cli.ErrFailed
-	}
-	return nil
+// name identifies a row, e.g. "#2 JWT profile→Basic, opaque, without role, /api/private-scoped".
+func (r row) name() string {
+	return fmt.Sprintf("#%s %s→%s, %s, %s, %s", r.num, r.grant, r.introspection, r.token, r.user, r.route)
 }
 
 // localUsers writes an .env for each service user of the local ZITADEL.
@@ -257,18 +270,23 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 		{"token for another project", mint(localzitadel.TokenOptions{ProjectIDs: []string{otherProject}}, nil), http.StatusUnauthorized, "invalid_token", true},
 	}
 	var rows []row
+	newRow := func(n int, in struct{ sample, label string }, name string, want int, code string) row {
+		return row{num: fmt.Sprintf("N%d", n), grant: "-", introspection: in.label, token: "-", user: name, route: "/api/private", expected: strconv.Itoa(want) + " " + code}
+	}
 	add := func(n int, in struct{ sample, label string }, name string, header string, want int, code string) {
-		r := row{num: fmt.Sprintf("N%d", n), grant: "-", introspection: in.label, token: "-", user: name, route: "/api/private", expected: strconv.Itoa(want)}
+		r := newRow(n, in, name, want, code)
 		status, gotCode, err := get(ctx, apis[in.sample].url+r.route, header)
 		if err != nil {
 			r.got, r.detail = "no answer", err.Error()
 		} else {
-			r.got = strings.TrimSpace(strconv.Itoa(status) + " " + gotCode)
+			r.got = strconv.Itoa(status) + " " + gotCode
 			r.ok = status == want && gotCode == code
 		}
-		if code != "" {
-			r.expected += " " + code
-		}
+		rows = append(rows, r)
+	}
+	skip := func(n int, in struct{ sample, label string }, name string, want int, code string) {
+		r := newRow(n, in, name, want, code)
+		r.skipped = "needs the local ZITADEL"
 		rows = append(rows, r)
 	}
 	n := 0
@@ -276,12 +294,14 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 		n++
 		for _, in := range introspections {
 			if c.needsOwn && z == nil {
-				rows = append(rows, row{num: fmt.Sprintf("N%d", n), grant: "-", introspection: in.label, token: "-", user: c.name, route: "/api/private", expected: strconv.Itoa(c.want), skipped: "needs the local ZITADEL"})
+				skip(n, in, c.name, c.want, c.code)
 				continue
 			}
 			h, err := c.header()
 			if err != nil {
-				rows = append(rows, row{num: fmt.Sprintf("N%d", n), user: c.name, introspection: in.label, got: "no token", detail: err.Error()})
+				r := newRow(n, in, c.name, c.want, c.code)
+				r.got, r.detail = "no token", err.Error()
+				rows = append(rows, r)
 				continue
 			}
 			add(n, in, c.name, h, c.want, c.code)
@@ -293,7 +313,7 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 	n++
 	if z == nil {
 		for _, in := range introspections {
-			rows = append(rows, row{num: fmt.Sprintf("N%d", n), grant: "-", introspection: in.label, token: "-", user: "ZITADEL stopped", route: "/api/private", expected: "503", skipped: "needs the local ZITADEL"})
+			skip(n, in, "ZITADEL stopped", http.StatusServiceUnavailable, "temporarily_unavailable")
 		}
 		return rows
 	}
@@ -368,9 +388,4 @@ func count(rows []row) (passed, failed, skipped int) {
 		}
 	}
 	return
-}
-
-func failed(rows []row) bool {
-	_, f, _ := count(rows)
-	return f > 0
 }

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
+)
+
+// TestMatrix runs every combination and negative case; a failing one fails
+// the subtest of its name, e.g. TestMatrix/#4_client_credentials→Basic,....
+func TestMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the five samples")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rows, err := runMatrix(ctx, "", t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, r := range rows {
+		seen[r.num]++
+		t.Run(r.name(), func(t *testing.T) {
+			if r.skipped != "" {
+				t.Fatalf("skipped against the local ZITADEL: %s", r.skipped)
+			}
+			if !r.ok {
+				t.Fatalf("expected %s, got %s\n%s", r.expected, r.got, r.detail)
+			}
+		})
+	}
+	// Six combinations: JWT-profile and client-credentials grants with three
+	// users (opaque with and without role, JWT with role), PAT with two, each
+	// on three routes; seven negative cases against each API.
+	want := map[string]int{"1": 9, "2": 9, "3": 9, "4": 9, "5": 6, "6": 6, "N1": 2, "N2": 2, "N3": 2, "N4": 2, "N5": 2, "N6": 2, "N7": 2}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("rows per case = %v, want %v", seen, want)
+	}
+}
+
+// TestGoRunCombos runs `go run ./combos` as a user would.
+func TestGoRunCombos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the five samples")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "run", ".")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go run ./combos: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if last := lines[len(lines)-1]; last != "62 passed, 0 failed" {
+		t.Errorf("summary line = %q, want %q", last, "62 passed, 0 failed")
+	}
+	if strings.Contains(stdout.String(), "✗") {
+		t.Errorf("a row is marked ✗:\n%s", stdout.String())
+	}
+	for _, step := range []string{"starting the local ZITADEL", "building the five samples", "starting api-jwt", "negative cases"} {
+		if !strings.Contains(stderr.String(), "combos: "+step) {
+			t.Errorf("progress does not say %q:\n%s", step, stderr.String())
+		}
+	}
+}
+
+// TestWrongAPISecretFails runs combos -env against a configuration whose API
+// secret is wrong: every Basic row fails, the JWT-profile rows still pass,
+// the cases that need the local issuer are skipped, and the exit code is 1.
+func TestWrongAPISecretFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the five samples")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	z, err := localzitadel.Start(ctx, localzitadel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	env := z.Env(z.Reader, "http://127.0.0.1:0")
+	env["API_CLIENT_SECRET"] = "not-the-secret"
+	file := writeEnv(t, env)
+
+	var stdout, stderr bytes.Buffer
+	code := cli.ExitCode(run(ctx, []string{"combos", "-env", file}, os.Getenv, &stdout, &stderr), &stderr)
+	if code != cli.ExitFailed {
+		t.Fatalf("exit code = %d, want %d\n%s\n%s", code, cli.ExitFailed, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	basicFailed := regexp.MustCompile(`(?m)^[1-6] .*\sBasic\s.*✗$`)
+	if n := len(basicFailed.FindAllString(out, -1)); n != 9 {
+		t.Errorf("%d Basic combination rows marked ✗, want 9:\n%s", n, out)
+	}
+	jwtPassed := regexp.MustCompile(`(?m)^[1-6] .*JWT profile\s+as configured.*✓$`)
+	if n := len(regexp.MustCompile(`(?m)^[1-6] `).FindAllString(out, -1)) - len(basicFailed.FindAllString(out, -1)); n != 9 || len(jwtPassed.FindAllString(out, -1)) != 9 {
+		t.Errorf("want 9 passing JWT-profile introspection rows:\n%s", out)
+	}
+	if !strings.Contains(out, "skipped: needs the local ZITADEL") {
+		t.Errorf("cases that need the local ZITADEL are not marked skipped:\n%s", out)
+	}
+	// 9 combination rows and the garbage token against the Basic API (its
+	// introspection fails before the token is looked at).
+	if !regexp.MustCompile(`(?m)^14 passed, 10 failed, 8 skipped$`).MatchString(out) {
+		t.Errorf("summary line missing or wrong:\n%s", out)
+	}
+	if strings.Contains(out+stderr.String(), z.API.ClientSecret) {
+		t.Error("output contains the API's client secret")
+	}
+}
+
+// TestPreflightReportsEveryProblem: a broken .env gives one line per problem
+// and exit code 2, before anything is built or started.
+func TestPreflightReportsEveryProblem(t *testing.T) {
+	ctx := context.Background()
+	z, err := localzitadel.Start(ctx, localzitadel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	env := z.Env(z.Reader, "http://127.0.0.1:0")
+	env["API_PRIVATE_KEY_FILE"] = z.Reader.KeyFile // a service-user key where the API's belongs
+	delete(env, "PAT")
+	delete(env, "PROJECT_ID")
+	file := writeEnv(t, env)
+
+	var stdout, stderr bytes.Buffer
+	code := cli.ExitCode(run(ctx, []string{"combos", "-env", file}, os.Getenv, &stdout, &stderr), &stderr)
+	if code != cli.ExitConfig {
+		t.Fatalf("exit code = %d, want %d\n%s", code, cli.ExitConfig, stderr.String())
+	}
+	var problems []string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, "config: ") {
+			problems = append(problems, l)
+		}
+	}
+	sort.Strings(problems)
+	want := []string{
+		`config: API_PRIVATE_KEY_FILE: key file ` + z.Reader.KeyFile + `: field "type" is "serviceaccount", want "application" (a key of the API application, from the application's Keys tab in the console)`,
+		"config: PAT is not set: a personal access token of the service user, for service-user-pat",
+		"config: PROJECT_ID is not set: the id of the project the API belongs to",
+	}
+	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
+	}
+	if strings.Contains(stderr.String(), "building") {
+		t.Error("combos built the samples despite a broken configuration")
+	}
+}
+
+func writeEnv(t *testing.T, env map[string]string) string {
+	t.Helper()
+	var b strings.Builder
+	for k, v := range env {
+		fmt.Fprintf(&b, "%s=%q\n", k, v)
+	}
+	file := filepath.Join(t.TempDir(), "zitadel.env")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
