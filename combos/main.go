@@ -5,6 +5,7 @@
 //	go run ./combos                  # all six combinations on a local ZITADEL
 //	go run ./combos -env FILE        # the same against the real ZITADEL configured in FILE
 //	go run ./combos serve [-addr 127.0.0.1:8080] [-dir .local-zitadel]
+//	go run ./combos bench [-duration 3s] [-concurrency 16]
 //
 // Without a command, combos starts the local ZITADEL-compatible issuer, builds
 // the five samples, starts both APIs as processes, runs each service-user
@@ -48,6 +49,8 @@ without a command: run the six combinations and the negative cases
 commands:
   serve   run a local ZITADEL and write .env and key files for the samples
           flags: -addr 127.0.0.1:8080  -dir .local-zitadel
+  bench   measure the APIs under load: req/s and latency per route, cache warm and off
+          flags: -duration 3s  -concurrency 16
 `
 
 // run dispatches to a subcommand. args[0] is the program name. getenv is
@@ -62,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[1] {
 	case "serve":
 		return serve(ctx, args[2:], stdout, stderr)
+	case "bench":
+		return bench(ctx, args[2:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

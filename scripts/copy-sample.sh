@@ -38,6 +38,8 @@ module=${MODULE:-example.com/$(basename "$dest")}
 
 cd "$root"
 old=$(go list -m)
+# The copy gets the same versions of the three libraries as this repository.
+requires=$(go list -m -f '{{.Path}}@{{.Version}}' github.com/joho/godotenv github.com/golang-jwt/jwt/v5 github.com/go-chi/chi/v5)
 
 # The sample's own files: its Go sources (not tests: they need the local
 # issuer, which stays here), README and .env.example.
@@ -63,7 +65,16 @@ go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' "./$name" |
 find "$dest" -name '*.go' -exec sed -i "s#\"$old/internal/#\"$module/internal/#g" {} +
 
 cd "$dest"
-go mod init "$module" >/dev/null 2>&1
-go mod tidy >/dev/null
+go mod init "$module" 2>/dev/null
+# The samples need Go 1.24 (log/slog.DiscardHandler, ...), not this
+# repository's newer go line, which the local issuer's library sets.
+go mod edit -go=1.24
+for r in $requires; do
+	go mod edit -require="$r"
+done
+if ! out=$(go mod tidy 2>&1); then
+	echo "$out" >&2
+	exit 1
+fi
 echo "copied $name to $dest as module $module"
 echo "next: cd $dest && cp .env.example .env && go run ."

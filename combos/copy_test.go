@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
+)
+
+// TestCopiedSamplesRun copies every sample out with scripts/copy-sample.sh,
+// builds each copy as the standalone module it now is, and runs the copies
+// against each other and the local ZITADEL: what a reader who copies a sample
+// into a project of their own gets.
+func TestCopiedSamplesRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("copies, tidies and builds five modules")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies, bin := t.TempDir(), t.TempDir()
+	for _, name := range sampleDirs {
+		dir := filepath.Join(copies, name)
+		script := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts", "copy-sample.sh"), name, dir)
+		if out, err := script.CombinedOutput(); err != nil {
+			t.Fatalf("copy-sample.sh %s: %v\n%s", name, err, out)
+		}
+		gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(gomod), "module example.com/"+name) || strings.Contains(string(gomod), "zitadel/oidc") {
+			t.Errorf("%s/go.mod: want module example.com/%s without the local issuer's dependencies:\n%s", name, name, gomod)
+		}
+		for _, f := range []string{"main.go", "README.md", ".env.example"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("copy of %s lacks %s", name, f)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "internal", "localzitadel")); err == nil {
+			t.Errorf("copy of %s holds the local issuer", name)
+		}
+		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(bin, name), ".")
+		build.Dir = dir
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build in the copy of %s: %v\n%s", name, err, out)
+		}
+	}
+
+	z, err := localzitadel.Start(ctx, localzitadel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	for _, in := range introspections {
+		api, err := startAPI(ctx, bin, in.sample, z.EnvFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range grants {
+			run := runClient(ctx, bin, g.sample, z.EnvFile, api.url)
+			if run.exitCode != 0 || len(run.results) != len(routes) {
+				t.Errorf("copied %s → copied %s: exit %d, %d answers\n%s", g.sample, in.sample, run.exitCode, len(run.results), run.stderr)
+			}
+			for route, r := range run.results {
+				if r.Status != 200 {
+					t.Errorf("copied %s → copied %s %s: %d %s", g.sample, in.sample, route, r.Status, r.Code)
+				}
+			}
+		}
+		api.stop()
+	}
+}
+
+// TestBench runs a short `combos bench` and checks its table and that 1,000
+// calls of one client cost one token request and one introspection.
+func TestBench(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the samples and drives them under load")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr strings.Builder
+	if err := run(ctx, []string{"combos", "bench", "-duration", "300ms", "-concurrency", "4"}, os.Getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"api-jwt: private warm / public = ",
+		"api-basic-authentication: private warm / public = ",
+		"1,000 calls of one client (client credentials, api-jwt): 1 token request(s), 1 introspection(s)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 8 && f[2] == "warm" && f[6] != "0" {
+			t.Errorf("a warm-cache route introspected during the run: %s", l)
+		}
+		if len(f) == 8 && f[0] != "api" && f[7] != "0" {
+			t.Errorf("errors under load: %s", l)
+		}
+	}
+}
