@@ -45,7 +45,8 @@ func sharedCases(s Sample) []Case {
 		{Name: "-print-token with -json", Args: []string{"-print-token", "-json"}, Code: 2,
 			Stderr: []string{"usage: -print-token and -json exclude each other"}},
 		{Name: "unknown flag", Args: []string{"-token"}, Code: 2,
-			Stderr: []string{"flag provided but not defined: -token", "usage: " + s.Name + " [-env FILE] [-print-token | -json]", "-print-token"}},
+			Stderr: []string{"flag provided but not defined: -token", "usage: " + s.Name + " [-env FILE] [-timeout DURATION] [-print-token | -json]", "-print-token"}},
+		{Name: "-timeout 0", Args: []string{"-timeout", "0"}, Code: 2, Stderr: []string{"usage: -timeout must be more than 0, e.g. 30s"}},
 		{Name: "API not running", Code: 1, Tokens: 1,
 			Prepare: func(_ *testing.T, _ *World, env map[string]string) { env["API_BASE_URL"] = apiURLNotRunning },
 			Stdout:  []string{"/api/public          ---  no answer: ", "connection refused"},
@@ -67,7 +68,7 @@ func sharedCases(s Sample) []Case {
 			Prepare: func(_ *testing.T, w *World, _ map[string]string) {
 				w.Zitadel.SetFault(localzitadel.Fault{Status: http.StatusBadGateway, ContentType: "text/html", Body: "<h1>Bad Gateway</h1>"})
 			},
-			Stderr: []string{"error: token endpoint answered HTTP 502 (text/html), not a token response", "hint: check ZITADEL_DOMAIN"}},
+			Stderr: []string{"error: token endpoint answered HTTP 502 (text/html), not a token response", "hint: ZITADEL, or a proxy in front of it, failed: try again later"}},
 		Case{Name: "ZITADEL_TOKEN_URL defaults to ZITADEL_DOMAIN/oauth/v2/token", Code: 0, Tokens: 1,
 			Prepare: func(_ *testing.T, _ *World, env map[string]string) { delete(env, "ZITADEL_TOKEN_URL") },
 			Stdout:  []string{publicOK, privateOK, scopedOK}},
@@ -176,7 +177,7 @@ func (w *World) API(t *testing.T, s Sample, user *localzitadel.ServiceUser) *ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := tokensource.HTTPClient()
+	client := tokensource.HTTPClient(tokensource.DefaultTimeout)
 	fetch := s.Setup(env, client)
 	if err := env.Err(); err != nil {
 		t.Fatal(err)

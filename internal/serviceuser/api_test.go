@@ -49,7 +49,7 @@ func tokens(list ...string) (*tokensource.Source, *atomic.Int32) {
 func TestConcurrent401sCostOneNewToken(t *testing.T) {
 	srv, _ := fakeAPI(t, "fresh")
 	src, calls := tokens("revoked", "fresh", "unexpected")
-	api := &API{BaseURL: srv.URL, Client: tokensource.HTTPClient(), Tokens: src}
+	api := &API{BaseURL: srv.URL, Client: tokensource.HTTPClient(tokensource.DefaultTimeout), Tokens: src}
 	if _, err := src.Token(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestNoRetryWithoutANewToken(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, seen := fakeAPI(t)
 			src, calls := tokens(tt.tokens...)
-			api := &API{BaseURL: srv.URL, Client: tokensource.HTTPClient(), Tokens: src}
+			api := &API{BaseURL: srv.URL, Client: tokensource.HTTPClient(tokensource.DefaultTimeout), Tokens: src}
 			for _, route := range Routes {
 				if r := api.Get(t.Context(), route); r.Status != http.StatusUnauthorized || r.OK {
 					t.Fatalf("got %+v, want a failed 401", r)
@@ -130,7 +130,7 @@ func TestNotTheAPI(t *testing.T) {
 	}))
 	defer srv.Close()
 	src, _ := tokens("t")
-	r := (&API{BaseURL: srv.URL, Client: tokensource.HTTPClient(), Tokens: src}).Get(t.Context(), RoutePublic)
+	r := (&API{BaseURL: srv.URL, Client: tokensource.HTTPClient(tokensource.DefaultTimeout), Tokens: src}).Get(t.Context(), RoutePublic)
 	if r.OK || r.Line() != "/api/public          200  not the JSON of the API samples (text/html)" {
 		t.Fatalf("got %+v", r)
 	}

@@ -47,8 +47,9 @@ func Run(ctx context.Context, s Sample, args []string, getenv func(string) strin
 	printToken := fs.Bool("print-token", false, "print only the access token, for curl, and call nothing")
 	asJSON := fs.Bool("json", false, "print one JSON object per route instead of a line")
 	envFile := fs.String("env", "", "read settings from `FILE` instead of the nearest .env")
+	timeout := fs.Duration("timeout", tokensource.DefaultTimeout, "give up on a request to ZITADEL or the API after `DURATION`")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [-env FILE] [-print-token | -json]\n\n", s.Name)
+		fmt.Fprintf(stderr, "usage: %s [-env FILE] [-timeout DURATION] [-print-token | -json]\n\n", s.Name)
 		fmt.Fprintf(stderr, "Gets an access token and calls %s, %s and %s of API_BASE_URL with it.\n\n", RoutePublic, RoutePrivate, RouteScoped)
 		fs.PrintDefaults()
 	}
@@ -58,13 +59,16 @@ func Run(ctx context.Context, s Sample, args []string, getenv func(string) strin
 	if *printToken && *asJSON {
 		return &cli.UsageError{Err: errors.New("-print-token and -json exclude each other")}
 	}
+	if *timeout <= 0 {
+		return &cli.UsageError{Err: errors.New("-timeout must be more than 0, e.g. 30s")}
+	}
 
 	env, err := config.Load(getenv, *envFile)
 	if err != nil {
 		return err
 	}
 	baseURL := env.OptionalURL("API_BASE_URL", DefaultAPIBaseURL, DefaultAPIBaseURL)
-	client := tokensource.HTTPClient()
+	client := tokensource.HTTPClient(*timeout)
 	fetch := s.Setup(env, client)
 	if err := env.Err(); err != nil {
 		return err

@@ -3,8 +3,10 @@ package tokensource
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,17 +17,19 @@ import (
 // MaxBody bounds what is read of an answer: a token response is a few KiB.
 const MaxBody = 1 << 20
 
-// HTTPClient returns the HTTP client for ZITADEL and for the API: with
-// timeouts, so a silent server cannot hang the program, and without following
-// redirects, so credentials are never resent to another URL (a redirect is
-// reported as the answer it is).
-func HTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSHandshakeTimeout = 5 * time.Second
-	t.ResponseHeaderTimeout = 10 * time.Second
+// DefaultTimeout bounds one request to ZITADEL or to the API: long enough
+// for a cold instance far away, short enough that a silent server does not
+// look like a hanging program.
+const DefaultTimeout = 15 * time.Second
+
+// HTTPClient returns the HTTP client for ZITADEL and for the API: each
+// request, its answer included, is cut off after timeout, and redirects are
+// not followed, so credentials are never resent to another URL (a redirect
+// is reported as the answer it is).
+func HTTPClient(timeout time.Duration) *http.Client {
 	return &http.Client{
-		Transport:     t,
-		Timeout:       15 * time.Second,
+		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
@@ -82,19 +86,37 @@ func Request(ctx context.Context, client *http.Client, tokenURL string, form url
 	started := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, &Error{Err: err, Hint: hintTokenURL}
+		return nil, noAnswer(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 	if err != nil {
-		return nil, &Error{Err: fmt.Errorf("read the answer of %s: %w", tokenURL, err), Hint: hintTokenURL}
+		return nil, noAnswer(fmt.Errorf("read the answer of %s: %w", tokenURL, err))
 	}
-	notToken := &Error{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Hint: hintTokenURL}
+	return parseAnswer(resp.StatusCode, resp.Header.Get("Content-Type"), body, form.Get("grant_type"), started)
+}
+
+// noAnswer is a token request that got no complete answer.
+func noAnswer(err error) *Error {
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		return &Error{Err: err, Hint: hintTimeout}
+	}
+	return &Error{Err: err, Hint: hintTokenURL}
+}
+
+// parseAnswer turns the token endpoint's answer to a request of grantType,
+// sent at sent, into a token or an *Error.
+func parseAnswer(status int, contentType string, body []byte, grantType string, sent time.Time) (*Token, error) {
+	notToken := &Error{Status: status, ContentType: contentType, Hint: hintTokenURL}
+	if status >= 500 {
+		// A gateway's error page, or ZITADEL failing before it could say why.
+		notToken.Hint = hintUnavailable
+	}
 	if len(body) > MaxBody {
 		return nil, notToken
 	}
 
-	if resp.StatusCode != http.StatusOK {
+	if status != http.StatusOK {
 		var oauthErr struct {
 			Code        string `json:"error"`
 			Description string `json:"error_description"`
@@ -103,10 +125,10 @@ func Request(ctx context.Context, client *http.Client, tokenURL string, form url
 			return nil, notToken
 		}
 		return nil, &Error{
-			Status:      resp.StatusCode,
+			Status:      status,
 			Code:        Printable(oauthErr.Code, 64),
 			Description: Printable(oauthErr.Description, 300),
-			Hint:        hint(form.Get("grant_type"), oauthErr.Code),
+			Hint:        hint(grantType, oauthErr.Code),
 		}
 	}
 
@@ -126,12 +148,16 @@ func Request(ctx context.Context, client *http.Client, tokenURL string, form url
 	tok := &Token{AccessToken: answer.AccessToken, TokenType: "Bearer"}
 	if answer.ExpiresIn > 0 {
 		// From when the request was sent: the token may be a little younger than that, never older.
-		tok.Expiry = started.Add(time.Duration(answer.ExpiresIn) * time.Second)
+		tok.Expiry = sent.Add(time.Duration(answer.ExpiresIn) * time.Second)
 	}
 	return tok, nil
 }
 
-const hintTokenURL = "check ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set): the token endpoint is https://<your instance>/oauth/v2/token"
+const (
+	hintTokenURL    = "check ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set): the token endpoint is https://<your instance>/oauth/v2/token"
+	hintTimeout     = "ZITADEL did not answer in time: is ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set) reachable from here? A slow connection needs a longer -timeout"
+	hintUnavailable = "ZITADEL, or a proxy in front of it, failed: try again later; if it persists, check ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set)"
+)
 
 // hint names the setting behind the usual cause of a token endpoint error
 // (ZITADEL answers 400 with these codes; see ZITADEL.md, "Token endpoint").
@@ -139,6 +165,12 @@ func hint(grantType, code string) string {
 	switch {
 	case code == "invalid_grant" && grantType == grantJWTBearer:
 		return "is CLIENT_PRIVATE_KEY_FILE_PATH a service-user key of this instance? (the user or key may have been deleted or have expired)"
+	case code == "server_error" && grantType == grantJWTBearer:
+		// ZITADEL answers most assertions it cannot verify (unknown or
+		// deleted key, bad signature) with 500 server_error
+		// "Errors.Internal" instead of invalid_grant (zitadel/zitadel
+		// issues 11924 and 12692): "try again later" alone would mislead.
+		return "ZITADEL answers a grant assertion it cannot verify with server_error too: is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance, not deleted or expired? If it is, try again later"
 	case grantType == grantClientCredentials && (code == "invalid_client" || code == "unauthorized_client" || code == "invalid_request"):
 		// ZITADEL answers a wrong service-user secret with invalid_request
 		// (Errors.User.Machine.Secret.Invalid), an unknown user with invalid_client.

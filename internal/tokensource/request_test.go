@@ -3,6 +3,7 @@ package tokensource
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -35,7 +36,7 @@ func TestRequestSendsFormAndHeaderAndParsesToken(t *testing.T) {
 
 	before := time.Now()
 	form := url.Values{"grant_type": {grantClientCredentials}, "scope": {"openid profile"}}
-	tok, err := Request(context.Background(), HTTPClient(), srv.URL, form, func(r *http.Request) { r.Header.Set("Authorization", "Basic xyz") })
+	tok, err := Request(context.Background(), HTTPClient(DefaultTimeout), srv.URL, form, func(r *http.Request) { r.Header.Set("Authorization", "Basic xyz") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,10 +69,12 @@ func TestRequestErrors(t *testing.T) {
 			"ZITADEL refused the token request: unauthorized_client", "CLIENT_ID"},
 		{"bad project", grantJWTBearer, 400, "application/json", `{"error":"invalid_scope","error_description":"project not found"}`,
 			"invalid_scope", "PROJECT_ID"},
-		{"server error", grantJWTBearer, 500, "application/json", `{"error":"server_error"}`, "server_error", "try again later"},
+		{"server error", grantClientCredentials, 500, "application/json", `{"error":"server_error"}`, "server_error", "ZITADEL has a problem of its own; try again later"},
+		{"server error for an assertion ZITADEL cannot verify", grantJWTBearer, 500, "application/json", `{"error":"server_error","error_description":"Errors.Internal"}`,
+			"ZITADEL refused the token request: server_error: Errors.Internal", "server_error too: is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance"},
 		{"other code: no hint", grantJWTBearer, 400, "application/json", `{"error":"unsupported_grant_type"}`, "unsupported_grant_type", ""},
 		{"HTML error page", grantJWTBearer, 502, "text/html", `<html>Bad Gateway</html>`,
-			"token endpoint answered HTTP 502 (text/html), not a token response", "ZITADEL_TOKEN_URL"},
+			"token endpoint answered HTTP 502 (text/html), not a token response", "ZITADEL, or a proxy in front of it, failed: try again later"},
 		{"not the token endpoint", grantJWTBearer, 200, "text/html", `<html>console</html>`, "HTTP 200 (text/html), not a token response", "ZITADEL_TOKEN_URL"},
 		{"no access_token", grantJWTBearer, 200, "application/json", `{"token_type":"Bearer"}`, "not a token response", "ZITADEL_TOKEN_URL"},
 		{"not a bearer token", grantJWTBearer, 200, "application/json", `{"access_token":"x","token_type":"mac"}`, "not a token response", "ZITADEL_TOKEN_URL"},
@@ -92,7 +95,7 @@ func TestRequestErrors(t *testing.T) {
 			}))
 			defer srv.Close()
 			form := url.Values{"grant_type": {tt.grant}, "assertion": {secret}}
-			tok, err := Request(context.Background(), HTTPClient(), srv.URL, form, func(r *http.Request) { r.SetBasicAuth("id", secret) })
+			tok, err := Request(context.Background(), HTTPClient(DefaultTimeout), srv.URL, form, func(r *http.Request) { r.SetBasicAuth("id", secret) })
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("got %v, %v; want an *Error", tok, err)
@@ -108,16 +111,60 @@ func TestRequestErrors(t *testing.T) {
 }
 
 func TestRequestWithoutAnswer(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	tokenURL := srv.URL + "/oauth/v2/token"
-	srv.Close() // nothing listens there now
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // nothing listens there now
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the body never comes
+	}))
+	defer silent.Close()
 
-	_, err := Request(context.Background(), HTTPClient(), tokenURL, url.Values{"client_secret": {secret}}, nil)
-	var e *Error
-	if !errors.As(err, &e) || e.Status != 0 || !strings.Contains(e.Error(), "connection refused") || !strings.Contains(e.Hint, "ZITADEL_DOMAIN") {
-		t.Fatalf("got %v, want a connection refused *Error with a ZITADEL_DOMAIN hint", err)
+	tests := []struct {
+		name     string
+		url      string
+		wantErr  string
+		wantHint string
+	}{
+		{"nothing listens", closed.URL, "connection refused", "check ZITADEL_DOMAIN"},
+		{"headers, then silence", silent.URL, "Client.Timeout or context cancellation while reading body", "ZITADEL did not answer in time"},
 	}
-	if strings.Contains(e.Error(), secret) {
-		t.Errorf("error shows what was sent: %q", e.Error())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Request(context.Background(), HTTPClient(200*time.Millisecond), tt.url+"/oauth/v2/token", url.Values{"client_secret": {secret}}, nil)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("got %v, want an *Error", err)
+			}
+			if e.Status != 0 || !strings.Contains(e.Error(), tt.wantErr) || !strings.HasPrefix(e.Hint, tt.wantHint) {
+				t.Fatalf("got %v (hint %q), want %q and a hint %q…", err, e.Hint, tt.wantErr, tt.wantHint)
+			}
+			if strings.Contains(e.Error(), secret) {
+				t.Errorf("error shows what was sent: %q", e.Error())
+			}
+		})
+	}
+}
+
+// An endless answer is read up to MaxBody and no further: the request ends.
+func TestRequestEndlessAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"`)
+		chunk := strings.Repeat("A", 64<<10)
+		for r.Context().Err() == nil {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := Request(ctx, HTTPClient(DefaultTimeout), srv.URL, url.Values{}, nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Status != http.StatusOK || !strings.Contains(e.Error(), "not a token response") {
+		t.Fatalf("got %v, want a 200 that is not a token response", err)
 	}
 }
