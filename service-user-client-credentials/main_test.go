@@ -8,11 +8,12 @@ import (
 
 func TestRun(t *testing.T) {
 	clienttest.Test(t, clienttest.Sample{
-		Name:     "service-user-client-credentials",
-		Run:      run,
-		Setup:    clientCredentialsGrant,
-		Required: []string{"ZITADEL_DOMAIN", "PROJECT_ID", "CLIENT_ID", "CLIENT_SECRET"},
-		Grant:    true,
+		Name:            "service-user-client-credentials",
+		Run:             run,
+		Setup:           clientCredentialsGrant,
+		Required:        []string{"ZITADEL_DOMAIN", "PROJECT_ID", "CLIENT_ID", "CLIENT_SECRET"},
+		Grant:           true,
+		ServerErrorHint: "ZITADEL has a problem of its own; try again later",
 		Cases: []clienttest.Case{
 			{Name: "wrong secret", Code: 1, Tokens: 1,
 				Prepare: func(_ *testing.T, _ *clienttest.World, env map[string]string) {

@@ -10,11 +10,12 @@ import (
 
 func TestRun(t *testing.T) {
 	clienttest.Test(t, clienttest.Sample{
-		Name:     "service-user-jwt",
-		Run:      run,
-		Setup:    jwtBearerGrant,
-		Required: []string{"ZITADEL_DOMAIN", "PROJECT_ID", "CLIENT_PRIVATE_KEY_FILE_PATH"},
-		Grant:    true,
+		Name:            "service-user-jwt",
+		Run:             run,
+		Setup:           jwtBearerGrant,
+		Required:        []string{"ZITADEL_DOMAIN", "PROJECT_ID", "CLIENT_PRIVATE_KEY_FILE_PATH"},
+		Grant:           true,
+		ServerErrorHint: "ZITADEL answers a grant assertion it cannot verify with server_error too: is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance",
 		Cases: []clienttest.Case{
 			{Name: "key file of the API application, not of a service user", Code: 2,
 				Prepare: func(_ *testing.T, w *clienttest.World, env map[string]string) {

@@ -2,6 +2,7 @@ package clienttest
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,16 +60,18 @@ func sharedCases(s Sample) []Case {
 	if !s.Grant {
 		return cases
 	}
-	return append(cases,
+	cases = append(cases,
 		Case{Name: "token endpoint not reachable", Code: 1, Tokens: 0,
 			Prepare: func(_ *testing.T, _ *World, env map[string]string) { env["ZITADEL_TOKEN_URL"] = tokenURLNotRunning },
 			Stderr: []string{"error: token request failed: ", "connection refused",
 				"hint: check ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set)"}},
-		Case{Name: "token endpoint answers an HTML error page", Code: 1, Tokens: 1,
-			Prepare: func(_ *testing.T, w *World, _ map[string]string) {
-				w.Zitadel.SetFault(localzitadel.Fault{Status: http.StatusBadGateway, ContentType: "text/html", Body: "<h1>Bad Gateway</h1>"})
+		Case{Name: "ZITADEL stopped", Code: 1, Tokens: 0,
+			Prepare: func(t *testing.T, w *World, _ map[string]string) {
+				if err := w.Zitadel.Close(); err != nil {
+					t.Fatal(err)
+				}
 			},
-			Stderr: []string{"error: token endpoint answered HTTP 502 (text/html), not a token response", "hint: ZITADEL, or a proxy in front of it, failed: try again later"}},
+			Stderr: []string{"error: token request failed: ", "connection refused", "hint: check ZITADEL_DOMAIN"}},
 		Case{Name: "ZITADEL_TOKEN_URL defaults to ZITADEL_DOMAIN/oauth/v2/token", Code: 0, Tokens: 1,
 			Prepare: func(_ *testing.T, _ *World, env map[string]string) { delete(env, "ZITADEL_TOKEN_URL") },
 			Stdout:  []string{publicOK, privateOK, scopedOK}},
@@ -79,6 +82,49 @@ func sharedCases(s Sample) []Case {
 			Stdout:  []string{publicOK, "/api/private         401  invalid_token: ", "/api/private-scoped  401  invalid_token: "},
 			Stderr:  []string{"error: /api/private answered 401 invalid_token", "hint: " + serviceuser.RejectedGrant}},
 	)
+	return append(cases, tokenEndpointFaults(s)...)
+}
+
+// tokenEndpointFaults are the ways ZITADEL's token endpoint can fail a
+// client: each must end in one error line and a hint, exit code 1, and
+// neither a panic nor a secret; the answers' tokens are secrets too.
+func tokenEndpointFaults(s Sample) []Case {
+	const notToken = "error: token endpoint answered HTTP "
+	huge := `{"access_token":"` + strings.Repeat("A", 8*tokensource.MaxBody) + `"}`
+	faults := []struct {
+		name   string
+		fault  func(w *World) localzitadel.Fault
+		args   []string
+		stderr []string
+	}{
+		{"an HTML error page", static(http.StatusBadGateway, "text/html", "<h1>Bad Gateway</h1>"), nil,
+			[]string{notToken + "502 (text/html), not a token response", "hint: ZITADEL, or a proxy in front of it, failed: try again later"}},
+		{"500 with an HTML page", static(http.StatusInternalServerError, "text/html; charset=utf-8", "<html><body>Internal Server Error</body></html>"), nil,
+			[]string{notToken + "500 (text/html; charset=utf-8), not a token response", "hint: ZITADEL, or a proxy in front of it, failed: try again later"}},
+		{"500 server_error", static(http.StatusInternalServerError, "application/json", `{"error":"server_error","error_description":"Errors.Internal"}`), nil,
+			[]string{"error: ZITADEL refused the token request: server_error: Errors.Internal", "hint: " + s.ServerErrorHint}},
+		{"truncated JSON", func(w *World) localzitadel.Fault {
+			return localzitadel.Fault{Status: http.StatusOK, ContentType: "application/json", Body: `{"access_token":"` + w.Secret("truncated-token-") + `","token_ty`}
+		}, nil, []string{notToken + "200 (application/json), not a token response", "hint: check ZITADEL_DOMAIN"}},
+		{"200 without access_token", static(http.StatusOK, "application/json", `{"token_type":"Bearer","expires_in":43199}`), nil,
+			[]string{notToken + "200 (application/json), not a token response", "hint: check ZITADEL_DOMAIN"}},
+		{"a huge answer", static(http.StatusOK, "application/json", huge), nil,
+			[]string{notToken + "200 (application/json), not a token response", "hint: check ZITADEL_DOMAIN"}},
+		{"slower than -timeout", func(*World) localzitadel.Fault { return localzitadel.Fault{Delay: time.Minute} }, []string{"-timeout", "200ms"},
+			[]string{"error: token request failed: ", "Client.Timeout exceeded", "hint: ZITADEL did not answer in time"}},
+	}
+	cases := make([]Case, len(faults))
+	for i, f := range faults {
+		cases[i] = Case{Name: "token endpoint answers " + f.name, Args: f.args, Code: 1, Tokens: 1, Stderr: f.stderr,
+			Prepare: func(_ *testing.T, w *World, _ map[string]string) { w.Zitadel.SetFault(f.fault(w)) }}
+	}
+	return cases
+}
+
+func static(status int, contentType, body string) func(*World) localzitadel.Fault {
+	return func(*World) localzitadel.Fault {
+		return localzitadel.Fault{Status: status, ContentType: contentType, Body: body}
+	}
 }
 
 // Addresses where nothing listens; port 9 (discard) is closed on test machines.

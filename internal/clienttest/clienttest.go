@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,9 @@ type Sample struct {
 	Required []string
 	// Grant: the sample asks ZITADEL's token endpoint for tokens (not so with a PAT).
 	Grant bool
+	// ServerErrorHint starts the hint of a grant sample for ZITADEL's
+	// 500 server_error at the token endpoint.
+	ServerErrorHint string
 	// Cases the sample adds to the shared ones.
 	Cases []Case
 }
@@ -70,13 +74,24 @@ type World struct {
 	Zitadel *localzitadel.Instance
 	APIURL  string
 
-	mu   sync.Mutex
-	seen map[string]bool // bearer tokens the API received: none may be printed
+	mu      sync.Mutex
+	secrets map[string]bool // bearer tokens the API received and Secret values: none may be printed
+}
+
+// Secret records v as a value the program must not print, and returns it.
+func (w *World) Secret(v string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.secrets[v] = true
+	return v
 }
 
 // Start starts a World that stops when the test ends.
 func Start(t *testing.T, opts localzitadel.Options) *World {
 	t.Helper()
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir() // the key files outlive a Close in a case
+	}
 	z, err := localzitadel.Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +112,7 @@ func Start(t *testing.T, opts localzitadel.Options) *World {
 		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET",
 		Logger:          slog.New(slog.DiscardHandler),
 	}
-	w := &World{Zitadel: z, seen: map[string]bool{}}
+	w := &World{Zitadel: z, secrets: map[string]bool{}}
 	api := httptest.NewServer(w.record(apiserver.NewHandler(guard, guard.Logger)))
 	t.Cleanup(api.Close)
 	w.APIURL = api.URL
@@ -108,9 +123,7 @@ func Start(t *testing.T, opts localzitadel.Options) *World {
 func (w *World) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			w.mu.Lock()
-			w.seen[tok] = true
-			w.mu.Unlock()
+			w.Secret(tok)
 		}
 		next.ServeHTTP(rw, r)
 	})
@@ -168,6 +181,9 @@ func (w *World) Check(t *testing.T, s Sample, c Case) {
 	}
 	containsInOrder(t, "stdout", out, c.Stdout)
 	containsInOrder(t, "stderr", errOut, c.Stderr)
+	if code == cli.ExitFailed && !oneErrorLine.MatchString(errOut) {
+		t.Errorf("stderr is not one error line and one hint")
+	}
 	wantTokens := c.Tokens
 	if !s.Grant {
 		wantTokens = 0
@@ -216,12 +232,16 @@ func (w *World) noSecrets(t *testing.T, output string, env map[string]string) {
 		secrets.AddKeyFile(t, u.KeyFile)
 	}
 	w.mu.Lock()
-	for tok := range w.seen {
-		secrets.Add(tok)
+	for v := range w.secrets {
+		secrets.Add(v)
 	}
 	w.mu.Unlock()
 	secrets.CheckLogs(t, "the output", output)
 }
+
+// oneErrorLine is what a failed run prints on stderr: what went wrong, in
+// one line, and what to check.
+var oneErrorLine = regexp.MustCompile(`\Aerror: [^\n]+\nhint: [^\n]+\n\z`)
 
 func containsInOrder(t *testing.T, name, got string, want []string) {
 	t.Helper()
