@@ -105,16 +105,19 @@ func (a *API) get(ctx context.Context, route string, tok *tokensource.Token) Res
 		return noAnswer(route, err)
 	}
 	defer resp.Body.Close()
+	// A body cut short is judged like any body that is not the API's JSON.
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, tokensource.MaxBody))
+	return answer(route, resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+}
 
-	r := Result{Route: route, Status: resp.StatusCode}
-	// The API answers {"message"} or {"code","description"} (DESIGN.md).
+// answer reads the API's answer on route: {"message"} or
+// {"code","description"} (DESIGN.md).
+func answer(route string, status int, contentType string, raw []byte) Result {
+	r := Result{Route: route, Status: status}
 	var body struct{ Message, Code, Description string }
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, tokensource.MaxBody))
-	if err == nil {
-		err = json.Unmarshal(raw, &body)
-	}
+	err := json.Unmarshal(raw, &body)
 	if err != nil && r.Status == http.StatusOK {
-		r.Error = fmt.Sprintf("not the JSON of the API samples (%s)", resp.Header.Get("Content-Type"))
+		r.Error = fmt.Sprintf("not the JSON of the API samples (%s)", contentType)
 		r.err = errors.New(route + " answered 200 with " + r.Error)
 		return r
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unicode"
 
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
@@ -137,4 +138,37 @@ func TestNotTheAPI(t *testing.T) {
 	if h := r.hint(srv.URL, ""); !strings.Contains(h, "an API of these examples?") {
 		t.Fatalf("hint %q", h)
 	}
+}
+
+// FuzzAnswer: no answer of an API makes answer panic; what the client
+// prints of it is one short printable line; and a route counts as passed
+// only with the answer the API samples give for a good token.
+func FuzzAnswer(f *testing.F) {
+	f.Add(uint8(0), 200, "application/json", []byte(`{"message":"Public route - You don't need to be authenticated to see this."}`))
+	f.Add(uint8(2), 403, "application/json", []byte(`{"code":"insufficient_scope","description":"the token lacks the role read:messages"}`))
+	f.Add(uint8(1), 401, "application/json", []byte(`{"code":"invalid_token","description":"the token is not active"}`))
+	f.Add(uint8(1), 503, "application/json", []byte(`{"code":"temporarily_unavailable","description":"\u001b[31mred"}`))
+	f.Add(uint8(1), 200, "text/html", []byte(`<html>a web page</html>`))
+	f.Add(uint8(1), 404, "text/plain", []byte(`404 page not found`))
+	f.Fuzz(func(t *testing.T, routeIndex uint8, status int, contentType string, body []byte) {
+		route := Routes[int(routeIndex)%len(Routes)]
+		r := answer(route, status, contentType, body)
+		printed := []string{r.Line(), r.hint("http://localhost:5000", RejectedGrant)}
+		if r.err != nil {
+			printed = append(printed, r.err.Error())
+		}
+		for _, s := range printed {
+			if len(s) > 1000 || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+				t.Fatalf("not one short printable line: %q", s)
+			}
+		}
+		passed := (r.Status == http.StatusOK && r.Message != "") ||
+			(route == RouteScoped && r.Status == http.StatusForbidden && r.Code == "insufficient_scope")
+		if r.OK != passed {
+			t.Fatalf("OK is %v for %d %q on %s", r.OK, status, body, route)
+		}
+		if r.OK != (r.err == nil) {
+			t.Fatalf("OK is %v, but the error for the report is %v", r.OK, r.err)
+		}
+	})
 }

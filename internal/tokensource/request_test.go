@@ -2,14 +2,17 @@ package tokensource
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // The token endpoint answers are ZITADEL's shapes (ZITADEL.md, "Token
@@ -167,4 +170,66 @@ func TestRequestEndlessAnswer(t *testing.T) {
 	if !errors.As(err, &e) || e.Status != http.StatusOK || !strings.Contains(e.Error(), "not a token response") {
 		t.Fatalf("got %v, want a 200 that is not a token response", err)
 	}
+}
+
+// b64token is the syntax of a bearer token (RFC 6750 §2.1).
+var b64token = regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*$`)
+
+// FuzzParseAnswer: no answer of a token endpoint makes parseAnswer panic.
+// A token it returns can be sent as "Authorization: Bearer" and expires
+// after the request was sent; an error is one short printable line that
+// quotes no access token of the answer.
+func FuzzParseAnswer(f *testing.F) {
+	f.Add(200, "application/json", []byte(`{"access_token":"at-1","token_type":"Bearer","expires_in":43199,"id_token":"ey.x.y"}`), true)
+	f.Add(200, "application/json;charset=UTF-8", []byte(`{"access_token":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln","token_type":"bearer","expires_in":1}`), false)
+	f.Add(400, "application/json", []byte(`{"error":"invalid_grant","error_description":"assertion invalid"}`), true)
+	f.Add(400, "application/json", []byte(`{"error":"invalid_request","error_description":"Errors.User.Machine.Secret.Invalid"}`), false)
+	f.Add(500, "application/json", []byte(`{"error":"server_error","error_description":"Errors.Internal"}`), true)
+	f.Add(502, "text/html", []byte(`<html>Bad Gateway</html>`), false)
+	f.Add(200, "application/json", []byte(`{"access_token":"at-1","token_ty`), true)
+	f.Add(200, "application/json", []byte(`{"token_type":"Bearer","expires_in":43199}`), true)
+	f.Add(200, "application/json", []byte(`{"access_token":"secret-token-value","token_type":"mac"}`), false)
+	f.Add(400, "application/json", []byte(`{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc","access_token":"secret-token-value"}`), true)
+	sent := time.Unix(1_700_000_000, 0)
+	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte, jwtGrant bool) {
+		grant := grantClientCredentials
+		if jwtGrant {
+			grant = grantJWTBearer
+		}
+		tok, err := parseAnswer(status, contentType, body, grant, sent)
+		if err == nil {
+			if !b64token.MatchString(tok.AccessToken) || tok.TokenType != "Bearer" {
+				t.Fatalf("accepted a %q token that cannot be sent as a bearer token: %q", tok.TokenType, tok.AccessToken)
+			}
+			if !tok.Expiry.IsZero() && !tok.Expiry.After(sent) {
+				t.Fatalf("the token expires at %v, before the request was sent", tok.Expiry)
+			}
+			return
+		}
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("got %T, want an *Error", err)
+		}
+		for _, s := range []string{e.Error(), e.Hint} {
+			if !printableLine(s, 600) {
+				t.Fatalf("not one short printable line: %q", s)
+			}
+		}
+		var answer struct {
+			AccessToken string `json:"access_token"`
+			Code        string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(body, &answer) == nil && len(answer.AccessToken) >= 8 && b64token.MatchString(answer.AccessToken) &&
+			!strings.Contains(contentType+answer.Code+answer.Description, answer.AccessToken) &&
+			strings.Contains(e.Error(), answer.AccessToken) {
+			t.Fatalf("the error quotes the answer's access token: %q", e.Error())
+		}
+	})
+}
+
+// printableLine reports whether s is at most limit bytes of printable
+// characters: text from a server must not reach a terminal otherwise.
+func printableLine(s string, limit int) bool {
+	return len(s) <= limit && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0
 }
