@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -96,6 +98,9 @@ func Request(ctx context.Context, client *http.Client, tokenURL string, form url
 	return parseAnswer(resp.StatusCode, resp.Header.Get("Content-Type"), body, form.Get("grant_type"), started)
 }
 
+// bearerToken is the syntax of a bearer token, b64token (RFC 6750 §2.1).
+var bearerToken = regexp.MustCompile(`^[A-Za-z0-9._~+/-]+=*$`)
+
 // noAnswer is a token request that got no complete answer.
 func noAnswer(err error) *Error {
 	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
@@ -107,7 +112,7 @@ func noAnswer(err error) *Error {
 // parseAnswer turns the token endpoint's answer to a request of grantType,
 // sent at sent, into a token or an *Error.
 func parseAnswer(status int, contentType string, body []byte, grantType string, sent time.Time) (*Token, error) {
-	notToken := &Error{Status: status, ContentType: contentType, Hint: hintTokenURL}
+	notToken := &Error{Status: status, ContentType: Printable(contentType, 100), Hint: hintTokenURL}
 	if status >= 500 {
 		// A gateway's error page, or ZITADEL failing before it could say why.
 		notToken.Hint = hintUnavailable
@@ -137,7 +142,9 @@ func parseAnswer(status int, contentType string, body []byte, grantType string, 
 		TokenType   string `json:"token_type"`
 		ExpiresIn   int64  `json:"expires_in"` // seconds (RFC 6749 §5.1)
 	}
-	if json.Unmarshal(body, &answer) != nil || answer.AccessToken == "" {
+	// A token that cannot go into an Authorization header would only fail
+	// later, and -print-token must print one word for curl.
+	if json.Unmarshal(body, &answer) != nil || !bearerToken.MatchString(answer.AccessToken) {
 		return nil, notToken
 	}
 	// The token is sent as "Authorization: Bearer" (RFC 6750), which is what
@@ -146,7 +153,9 @@ func parseAnswer(status int, contentType string, body []byte, grantType string, 
 		return nil, notToken
 	}
 	tok := &Token{AccessToken: answer.AccessToken, TokenType: "Bearer"}
-	if answer.ExpiresIn > 0 {
+	// A lifetime beyond what a time.Duration holds (292 years) would
+	// overflow into the past: it is as good as none.
+	if answer.ExpiresIn > 0 && answer.ExpiresIn <= math.MaxInt64/int64(time.Second) {
 		// From when the request was sent: the token may be a little younger than that, never older.
 		tok.Expiry = sent.Add(time.Duration(answer.ExpiresIn) * time.Second)
 	}

@@ -186,6 +186,7 @@ func FuzzParseAnswer(f *testing.F) {
 	f.Add(400, "application/json", []byte(`{"error":"invalid_request","error_description":"Errors.User.Machine.Secret.Invalid"}`), false)
 	f.Add(500, "application/json", []byte(`{"error":"server_error","error_description":"Errors.Internal"}`), true)
 	f.Add(502, "text/html", []byte(`<html>Bad Gateway</html>`), false)
+	f.Add(200, "application/json", []byte(`{"access_token":"at-1","token_type":"Bearer","expires_in":9223372036854775807}`), false)
 	f.Add(200, "application/json", []byte(`{"access_token":"at-1","token_ty`), true)
 	f.Add(200, "application/json", []byte(`{"token_type":"Bearer","expires_in":43199}`), true)
 	f.Add(200, "application/json", []byte(`{"access_token":"secret-token-value","token_type":"mac"}`), false)
