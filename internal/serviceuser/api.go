@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
@@ -107,28 +108,47 @@ func (a *API) get(ctx context.Context, route string, tok *tokensource.Token) Res
 	defer resp.Body.Close()
 	// A body cut short is judged like any body that is not the API's JSON.
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, tokensource.MaxBody))
-	return answer(route, resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+	return answer(route, resp.StatusCode, resp.Header.Get("Content-Type"), raw, tok.AccessToken)
 }
 
-// answer reads the API's answer on route: {"message"} or
-// {"code","description"} (DESIGN.md).
-func answer(route string, status int, contentType string, raw []byte) Result {
-	r := Result{Route: route, Status: status}
+// answer reads the API's answer on route to a request with token:
+// {"message"} or {"code","description"} (DESIGN.md).
+func answer(route string, status int, contentType string, raw []byte, token string) Result {
 	var body struct{ Message, Code, Description string }
-	err := json.Unmarshal(raw, &body)
-	if err != nil && r.Status == http.StatusOK {
-		r.Error = fmt.Sprintf("not the JSON of the API samples (%s)", contentType)
-		r.err = errors.New(route + " answered 200 with " + r.Error)
-		return r
+	if json.Unmarshal(raw, &body) != nil {
+		body.Message, body.Code, body.Description = "", "", ""
 	}
-	r.Message = tokensource.Printable(body.Message, 200)
-	r.Code = tokensource.Printable(body.Code, 64)
-	r.Description = tokensource.Printable(body.Description, 300)
-	r.OK = r.Status == http.StatusOK || (route == RouteScoped && r.Status == http.StatusForbidden)
-	if !r.OK {
+	r := Result{
+		Route:       route,
+		Status:      status,
+		Message:     clean(body.Message, token, 200),
+		Code:        clean(body.Code, token, 64),
+		Description: clean(body.Description, token, 300),
+	}
+	switch {
+	case status == http.StatusOK && r.Message == "":
+		// A web page, a proxy's answer: a 200 without the API's message
+		// proves nothing about the token.
+		r.Error = fmt.Sprintf("not the JSON of the API samples (%s)", clean(contentType, token, 100))
+		r.err = errors.New(route + " answered 200 with " + r.Error)
+	case status == http.StatusOK,
+		// The right answer for a user without the role; a 403 of another
+		// kind (a firewall's, say) is not.
+		route == RouteScoped && status == http.StatusForbidden && r.Code == "insufficient_scope":
+		r.OK = true
+	default:
 		r.err = fmt.Errorf("%s answered %d %s", route, r.Status, r.Code)
 	}
 	return r
+}
+
+// clean makes text of the API fit for a terminal: printable, short, and
+// without the token, which an API other than these samples may quote.
+func clean(s, token string, limit int) string {
+	if token != "" {
+		s = strings.ReplaceAll(s, token, "[token]")
+	}
+	return tokensource.Printable(s, limit)
 }
 
 func noAnswer(route string, err error) Result {
@@ -149,7 +169,7 @@ func (r Result) Line() string {
 		text = r.Error
 	case r.Status == http.StatusOK:
 		text = r.Message
-	case r.Route == RouteScoped && r.Status == http.StatusForbidden:
+	case r.OK && r.Status == http.StatusForbidden:
 		text = fmt.Sprintf("%s: the service user lacks the role %s", r.Code, Role)
 	case r.Description != "":
 		text = r.Code + ": " + r.Description
@@ -163,17 +183,18 @@ func (r Result) Line() string {
 
 // hint is the usual cause of a failed route.
 func (r Result) hint(baseURL, rejected string) string {
-	switch r.Status {
-	case 0:
+	switch {
+	case r.Status == 0:
 		return fmt.Sprintf("is the API running at API_BASE_URL=%s? start the API: go run ./api-jwt", baseURL)
-	case http.StatusUnauthorized:
+	case r.Status == http.StatusUnauthorized:
 		return rejected
-	case http.StatusServiceUnavailable:
+	case r.Status == http.StatusServiceUnavailable:
 		return "the API cannot reach ZITADEL to introspect the token: see the API's log"
-	case http.StatusInternalServerError:
+	case r.Status == http.StatusInternalServerError:
 		return "the API failed, e.g. ZITADEL rejects the API's own credentials: its log names the setting"
-	case http.StatusOK, http.StatusNotFound:
-		return fmt.Sprintf("is API_BASE_URL=%s an API of these examples?", baseURL)
+	case r.Status > http.StatusInternalServerError:
+		return "the API, or a proxy in front of it, failed: see the API's log"
 	}
-	return ""
+	// The API samples answer nothing else (a 200 without their JSON, a 404).
+	return fmt.Sprintf("is API_BASE_URL=%s an API of these examples?", baseURL)
 }

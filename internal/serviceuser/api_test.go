@@ -2,6 +2,8 @@ package serviceuser
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -109,7 +111,7 @@ func TestLine(t *testing.T) {
 		want string
 	}{
 		{Result{Route: RoutePublic, Status: 200, Message: "Public route"}, "/api/public          200  Public route"},
-		{Result{Route: RouteScoped, Status: 403, Code: "insufficient_scope", Description: "no role"},
+		{Result{Route: RouteScoped, Status: 403, Code: "insufficient_scope", Description: "no role", OK: true},
 			"/api/private-scoped  403  insufficient_scope: the service user lacks the role read:messages"},
 		{Result{Route: RoutePrivate, Status: 403, Code: "insufficient_scope", Description: "no role"},
 			"/api/private         403  insufficient_scope: no role"},
@@ -130,7 +132,7 @@ func TestNotTheAPI(t *testing.T) {
 		fmt.Fprint(w, "<html>a web page</html>")
 	}))
 	defer srv.Close()
-	src, _ := tokens("t")
+	src, _ := tokens("opaque-token-1")
 	r := (&API{BaseURL: srv.URL, Client: tokensource.HTTPClient(tokensource.DefaultTimeout), Tokens: src}).Get(t.Context(), RoutePublic)
 	if r.OK || r.Line() != "/api/public          200  not the JSON of the API samples (text/html)" {
 		t.Fatalf("got %+v", r)
@@ -141,18 +143,26 @@ func TestNotTheAPI(t *testing.T) {
 }
 
 // FuzzAnswer: no answer of an API makes answer panic; what the client
-// prints of it is one short printable line; and a route counts as passed
-// only with the answer the API samples give for a good token.
+// prints of it is one short printable line without the token it sent; and
+// a route counts as passed only with the answer the API samples give for a
+// good token.
 func FuzzAnswer(f *testing.F) {
-	f.Add(uint8(0), 200, "application/json", []byte(`{"message":"Public route - You don't need to be authenticated to see this."}`))
-	f.Add(uint8(2), 403, "application/json", []byte(`{"code":"insufficient_scope","description":"the token lacks the role read:messages"}`))
-	f.Add(uint8(1), 401, "application/json", []byte(`{"code":"invalid_token","description":"the token is not active"}`))
-	f.Add(uint8(1), 503, "application/json", []byte(`{"code":"temporarily_unavailable","description":"\u001b[31mred"}`))
-	f.Add(uint8(1), 200, "text/html", []byte(`<html>a web page</html>`))
-	f.Add(uint8(1), 404, "text/plain", []byte(`404 page not found`))
-	f.Fuzz(func(t *testing.T, routeIndex uint8, status int, contentType string, body []byte) {
+	secret := []byte("secret-token") // the token is tok_c2VjcmV0LXRva2Vu
+	f.Add(uint8(0), 200, "application/json", []byte(`{"message":"Public route - You don't need to be authenticated to see this."}`), secret)
+	f.Add(uint8(2), 403, "application/json", []byte(`{"code":"insufficient_scope","description":"the token lacks the role read:messages"}`), secret)
+	f.Add(uint8(1), 401, "application/json", []byte(`{"code":"invalid_token","description":"token tok_c2VjcmV0LXRva2Vu is not active"}`), secret)
+	f.Add(uint8(1), 200, "application/json", []byte(`{"message":"hello tok_c2VjcmV0LXRva2Vu"}`), secret)
+	f.Add(uint8(1), 503, "application/json", []byte(`{"code":"temporarily_unavailable","description":"\u001b[31mred"}`), secret)
+	f.Add(uint8(1), 200, "text/html", []byte(`<html>a web page</html>`), secret)
+	f.Add(uint8(1), 404, "text/plain", []byte(`404 page not found`), secret)
+	f.Fuzz(func(t *testing.T, routeIndex uint8, status int, contentType string, body, secret []byte) {
 		route := Routes[int(routeIndex)%len(Routes)]
-		r := answer(route, status, contentType, body)
+		token := "tok_" + base64.RawURLEncoding.EncodeToString(secret)
+		r := answer(route, status, contentType, body, token)
+		asJSON, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
 		printed := []string{r.Line(), r.hint("http://localhost:5000", RejectedGrant)}
 		if r.err != nil {
 			printed = append(printed, r.err.Error())
@@ -162,6 +172,9 @@ func FuzzAnswer(f *testing.F) {
 				t.Fatalf("not one short printable line: %q", s)
 			}
 		}
+		if strings.Contains(strings.Join(printed, "\n")+string(asJSON), token) {
+			t.Fatalf("the output shows the token: %q %s", printed, asJSON)
+		}
 		passed := (r.Status == http.StatusOK && r.Message != "") ||
 			(route == RouteScoped && r.Status == http.StatusForbidden && r.Code == "insufficient_scope")
 		if r.OK != passed {
@@ -169,6 +182,9 @@ func FuzzAnswer(f *testing.F) {
 		}
 		if r.OK != (r.err == nil) {
 			t.Fatalf("OK is %v, but the error for the report is %v", r.OK, r.err)
+		}
+		if !r.OK && r.hint("http://localhost:5000", RejectedGrant) == "" {
+			t.Fatalf("no hint for a failed %d on %s", status, route)
 		}
 	})
 }
