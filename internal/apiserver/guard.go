@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,8 +58,7 @@ func (g *Guard) RequireToken(next http.Handler) http.Handler {
 		}
 		// Only "active" decides: an inactive answer has no other member to read.
 		if !result.Active {
-			g.reply(w, &failure{http.StatusUnauthorized, "invalid_token",
-				"The access token is not active: it is unknown, expired or revoked, or was issued for another project."})
+			g.reply(w, inactiveToken)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), resultKey{}, result)))
@@ -70,6 +70,8 @@ func (g *Guard) RequireToken(next http.Handler) http.Handler {
 // never "scope": ZITADEL drops custom scopes such as read:messages.
 // It must run after RequireToken.
 func (g *Guard) RequireRole(role string) func(http.Handler) http.Handler {
+	forbidden := newFailure(http.StatusForbidden, "insufficient_scope",
+		"The token's user does not have the role "+role+" in this API's project.")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			result, ok := FromContext(r.Context())
@@ -79,8 +81,7 @@ func (g *Guard) RequireRole(role string) func(http.Handler) http.Handler {
 				return
 			}
 			if !result.HasRole(role) {
-				g.reply(w, &failure{http.StatusForbidden, "insufficient_scope",
-					"The token's user does not have the role " + role + " in this API's project."})
+				g.reply(w, forbidden)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -89,44 +90,69 @@ func (g *Guard) RequireRole(role string) func(http.Handler) http.Handler {
 }
 
 // failure is an error answer. Code is the RFC 6750 error code; with a missing
-// token there is none (RFC 6750 §3.1), and the body gets missingToken.
+// token there is none (RFC 6750 §3.1), and the body gets "missing_token".
 type failure struct {
 	Status      int
 	Code        string
 	Description string
+	body        []byte // {"code","description"}
 }
 
-const missingToken = "missing_token"
+// newFailure encodes the body once: a client that repeats a bad request
+// should not cost a JSON encoding each time.
+func newFailure(status int, code, description string) *failure {
+	bodyCode := code
+	if bodyCode == "" {
+		bodyCode = "missing_token"
+	}
+	return &failure{status, code, description, encodeJSON(map[string]string{"code": bodyCode, "description": description})}
+}
 
-var serverError = &failure{http.StatusInternalServerError, "server_error",
-	"The API could not check the token. Its log says why."}
+func invalidRequest(description string) *failure {
+	return newFailure(http.StatusBadRequest, "invalid_request", description)
+}
+
+var (
+	missingToken  = newFailure(http.StatusUnauthorized, "", "This route needs an access token: send Authorization: Bearer <token>.")
+	severalHeader = invalidRequest("Send one Authorization header, not several.")
+	longHeader    = invalidRequest("The Authorization header is longer than 8 KiB.")
+	notBearer     = invalidRequest("The Authorization header must use the Bearer scheme.")
+	noToken       = invalidRequest("The Authorization header has no token after Bearer.")
+	severalTokens = invalidRequest("The Authorization header must hold exactly one token.")
+	notB64Token   = invalidRequest("The token has characters that a bearer token cannot have.")
+
+	inactiveToken = newFailure(http.StatusUnauthorized, "invalid_token",
+		"The access token is not active: it is unknown, expired or revoked, or was issued for another project.")
+	zitadelUnavailable = newFailure(http.StatusServiceUnavailable, "temporarily_unavailable",
+		"The API cannot check the token right now. Try again later.")
+	requestCancelled = newFailure(http.StatusServiceUnavailable, "temporarily_unavailable", "The request was cancelled.")
+	serverError      = newFailure(http.StatusInternalServerError, "server_error",
+		"The API could not check the token. Its log says why.")
+)
 
 // bearerToken reads the token of "Authorization: Bearer <token>" (RFC 6750 §2.1).
 func bearerToken(r *http.Request) (string, *failure) {
-	invalid := func(description string) (string, *failure) {
-		return "", &failure{http.StatusBadRequest, "invalid_request", description}
-	}
 	values := r.Header.Values("Authorization")
 	switch {
 	case len(values) == 0:
-		return "", &failure{http.StatusUnauthorized, "", "This route needs an access token: send Authorization: Bearer <token>."}
+		return "", missingToken
 	case len(values) > 1:
-		return invalid("Send one Authorization header, not several.")
+		return "", severalHeader
 	case len(values[0]) > MaxAuthorization:
-		return invalid("The Authorization header is longer than 8 KiB.")
+		return "", longHeader
 	}
 	scheme, token, _ := strings.Cut(strings.TrimSpace(values[0]), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return invalid("The Authorization header must use the Bearer scheme.")
+		return "", notBearer
 	}
 	token = strings.TrimSpace(token)
 	switch {
 	case token == "":
-		return invalid("The Authorization header has no token after Bearer.")
+		return "", noToken
 	case strings.ContainsAny(token, " \t"):
-		return invalid("The Authorization header must hold exactly one token.")
+		return "", severalTokens
 	case !isB64Token(token):
-		return invalid("The token has characters that a bearer token cannot have.")
+		return "", notB64Token
 	}
 	return token, nil
 }
@@ -156,8 +182,7 @@ func (g *Guard) introspectionFailed(ctx context.Context, err error) *failure {
 	switch {
 	case errors.As(err, &unavailable):
 		g.Logger.WarnContext(ctx, "ZITADEL introspection unavailable", "error", err)
-		return &failure{http.StatusServiceUnavailable, "temporarily_unavailable",
-			"The API cannot check the token right now. Try again later."}
+		return zitadelUnavailable
 	case errors.As(err, &rejected) && rejected.Credentials():
 		g.Logger.ErrorContext(ctx, "ZITADEL rejected the API's credentials: check "+g.CredentialsHint,
 			"status", rejected.Status, "error", rejected.Code, "error_description", rejected.Description)
@@ -166,7 +191,7 @@ func (g *Guard) introspectionFailed(ctx context.Context, err error) *failure {
 			"status", rejected.Status, "error", rejected.Code, "error_description", rejected.Description)
 	case ctx.Err() != nil:
 		// The client went away while waiting; nobody reads this answer.
-		return &failure{http.StatusServiceUnavailable, "temporarily_unavailable", "The request was cancelled."}
+		return requestCancelled
 	default:
 		g.Logger.ErrorContext(ctx, "introspection failed", "error", err)
 	}
@@ -186,18 +211,24 @@ func (g *Guard) reply(w http.ResponseWriter, f *failure) {
 	case http.StatusServiceUnavailable:
 		h.Set("Retry-After", strconv.Itoa(retryAfter))
 	}
-	code := f.Code
-	if code == "" {
-		code = missingToken
-	}
-	writeJSON(w, f.Status, map[string]string{"code": code, "description": f.Description})
+	writeJSON(w, f.Status, f.body)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// encodeJSON encodes an answer that never changes, once, when the handler
+// is built.
+func encodeJSON(v map[string]string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(err) // a map of strings always encodes
+	}
+	return b.Bytes()
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	_, _ = w.Write(body)
 }

@@ -37,14 +37,17 @@ func NewHandler(g *Guard, logger *slog.Logger) http.Handler {
 }
 
 func message(text string) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"message": text})
-	}
+	return replyJSON(http.StatusOK, map[string]string{"message": text})
 }
 
 func replyMessage(status int, code, description string) http.HandlerFunc {
+	return replyJSON(status, map[string]string{"code": code, "description": description})
+}
+
+func replyJSON(status int, v map[string]string) http.HandlerFunc {
+	body := encodeJSON(v)
 	return func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, status, map[string]string{"code": code, "description": description})
+		writeJSON(w, status, body)
 	}
 }
 
