@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
+	"github.com/zitadel/go-introspection-examples/internal/clienttest"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
@@ -260,7 +261,7 @@ func (r *secretsRun) runClients(t *testing.T, apis *secretsAPIs) {
 		}
 		cases = append(cases,
 			clientCase{"api-basic-authentication", sample, z.Reader, nil, []string{"API_BASE_URL=" + apis.basicProxy}, 0},
-			clientCase{"API down", sample, z.Reader, nil, []string{"API_BASE_URL=http://" + closedAddr()}, 1})
+			clientCase{"API down", sample, z.Reader, nil, []string{"API_BASE_URL=" + clienttest.ClosedURL(t)}, 1})
 	}
 	cases = append(cases,
 		clientCase{"wrong secret", "service-user-client-credentials", z.Reader, nil, []string{apiURL, "CLIENT_SECRET=" + r.secret("wrong-client-secret-of-the-secrets-test")}, 1},
@@ -344,11 +345,4 @@ func (r *secretsRun) runClient(t *testing.T, c clientCase) {
 		t.Errorf("%s: stdout is %q, want a token and a newline", name, stdout.String())
 	}
 	r.secrets.Add(tok)
-}
-
-// closedAddr is a loopback address where nothing listens.
-func closedAddr() string {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	srv.Close()
-	return srv.Listener.Addr().String()
 }
