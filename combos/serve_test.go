@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,29 +15,11 @@ import (
 	"github.com/joho/godotenv"
 )
 
-// syncBuffer is a bytes.Buffer that run may write while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestServe(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), ".local-zitadel")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr lockedBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"combos", "serve", "-addr", "127.0.0.1:0", "-dir", dir}, os.Getenv, &stdout, &stderr)
@@ -148,7 +128,7 @@ func TestUsage(t *testing.T) {
 		{"help", []string{"combos", "help"}, false, "commands:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr lockedBuffer
 			err := run(t.Context(), tc.args, os.Getenv, &stdout, &stderr)
 			if (err != nil) != tc.wantErr {
 				t.Errorf("run(%q) = %v, want error %v", tc.args, err, tc.wantErr)
