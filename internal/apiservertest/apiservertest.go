@@ -26,6 +26,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -176,6 +178,14 @@ func (s *Server) Get(t *testing.T, path string, authorization ...string) Answer 
 	return a
 }
 
+// client keeps enough connections open for the load tests' workers, and
+// bounds every request, so that a server that never answers fails the test
+// instead of hanging it.
+var client = &http.Client{
+	Transport: &http.Transport{MaxIdleConnsPerHost: 64},
+	Timeout:   30 * time.Second,
+}
+
 // Do is Get for goroutines other than the test's.
 func (s *Server) Do(path string, authorization ...string) (Answer, error) {
 	req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
@@ -185,7 +195,7 @@ func (s *Server) Do(path string, authorization ...string) (Answer, error) {
 	for _, v := range authorization {
 		req.Header.Add("Authorization", v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -199,6 +209,88 @@ func (s *Server) Do(path string, authorization ...string) (Answer, error) {
 		return Answer{}, fmt.Errorf("GET %s: %d with body %q, not JSON: %w", path, resp.StatusCode, raw, err)
 	}
 	return a, nil
+}
+
+// Check returns an error unless a is the answer of an API with realm: a
+// route message (status 200), or an error with its code, a description and
+// the exact challenge of RFC 6750 §3, or Retry-After for a 503.
+func (a Answer) Check(realm string, status int, want string) error {
+	if a.Status != status {
+		return fmt.Errorf("status %d %v, want %d %s", a.Status, a.Body, status, want)
+	}
+	if status == http.StatusOK {
+		if a.Body["message"] != want {
+			return fmt.Errorf("message %q, want %q", a.Body["message"], want)
+		}
+		return nil
+	}
+	if a.Body["code"] != want || a.Body["description"] == "" {
+		return fmt.Errorf("body %v, want code %s and a description", a.Body, want)
+	}
+	challenge := ""
+	switch {
+	case want == "missing_token":
+		challenge = fmt.Sprintf(`Bearer realm=%q`, realm)
+	case status == http.StatusUnauthorized, status == http.StatusBadRequest, status == http.StatusForbidden:
+		challenge = fmt.Sprintf(`Bearer realm=%q, error=%q, error_description=%q`, realm, want, a.Body["description"])
+	}
+	if got := a.Header.Get("WWW-Authenticate"); got != challenge {
+		return fmt.Errorf("WWW-Authenticate %q, want %q", got, challenge)
+	}
+	retry := ""
+	if status == http.StatusServiceUnavailable {
+		retry = "5"
+	}
+	if got := a.Header.Get("Retry-After"); got != retry {
+		return fmt.Errorf("Retry-After %q, want %q", got, retry)
+	}
+	return nil
+}
+
+// Concurrently calls do(0) … do(n-1) from workers goroutines and returns
+// when every call has.
+func Concurrently(n, workers int, do func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				do(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Tally counts the wrong answers of concurrent requests and keeps the first
+// few for the report. The zero Tally is ready to use.
+type Tally struct {
+	mu    sync.Mutex
+	n     int
+	first []error
+}
+
+// Add counts err.
+func (w *Tally) Add(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.n++
+	if len(w.first) < 5 {
+		w.first = append(w.first, err)
+	}
+}
+
+// Report fails the test if Add was called, showing the first errors.
+func (w *Tally) Report(t *testing.T, of int) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, err := range w.first {
+		t.Error(err)
+	}
+	if w.n > 0 {
+		t.Fatalf("%d wrong answers of %d", w.n, of)
+	}
 }
 
 // Secrets collects every value no log line may show: tokens, secrets, key
@@ -264,10 +356,17 @@ func (s *Secrets) CheckLogs(t *testing.T, name, logs string) {
 	}
 }
 
-// newInstance starts a local ZITADEL for the test and records its secrets.
-func newInstance(t *testing.T, secrets *Secrets) *localzitadel.Instance {
+// newInstance starts a local ZITADEL for the test on addr (default: a free
+// port) and records its secrets.
+func newInstance(t *testing.T, secrets *Secrets, addr string) *localzitadel.Instance {
 	t.Helper()
-	inst, err := localzitadel.Start(context.Background(), localzitadel.Options{Dir: t.TempDir()})
+	opts := localzitadel.Options{Addr: addr, Dir: t.TempDir()}
+	inst, err := localzitadel.Start(context.Background(), opts)
+	// The address of an instance that just stopped may still be in use for a moment.
+	for deadline := time.Now().Add(5 * time.Second); errors.Is(err, syscall.EADDRINUSE) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		inst, err = localzitadel.Start(context.Background(), opts)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
