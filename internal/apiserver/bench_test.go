@@ -123,18 +123,9 @@ func serve(b *testing.B, inst *localzitadel.Instance, ttl time.Duration) string 
 	if err := os.WriteFile(emptyEnv, nil, 0o600); err != nil {
 		b.Fatal(err)
 	}
-	sample := apiserver.Sample{
-		Name: "bench",
-		Setup: func(*config.Env, string) func(*http.Request, url.Values) error {
-			return func(req *http.Request, _ url.Values) error {
-				req.SetBasicAuth(url.QueryEscape(inst.API.ClientID), url.QueryEscape(inst.API.ClientSecret))
-				return nil
-			}
-		},
-	}
 	args := []string{"bench", "-addr", "127.0.0.1:0", "-env", emptyEnv}
 	go func() {
-		if err := apiserver.Run(ctx, sample, args, func(k string) string { return env[k] }, stdout, io.Discard); err != nil {
+		if err := apiserver.Run(ctx, basicSample(inst), args, func(k string) string { return env[k] }, stdout, io.Discard); err != nil {
 			b.Error(err)
 		}
 	}()
@@ -144,6 +135,20 @@ func serve(b *testing.B, inst *localzitadel.Instance, ttl time.Duration) string 
 	case <-time.After(10 * time.Second):
 		b.Fatal("API did not listen")
 		return ""
+	}
+}
+
+// basicSample is an API that authenticates to inst with client_secret_basic,
+// as api-basic-authentication does.
+func basicSample(inst *localzitadel.Instance) apiserver.Sample {
+	return apiserver.Sample{
+		Name: "bench",
+		Setup: func(*config.Env, string) func(*http.Request, url.Values) error {
+			return func(req *http.Request, _ url.Values) error {
+				req.SetBasicAuth(url.QueryEscape(inst.API.ClientID), url.QueryEscape(inst.API.ClientSecret))
+				return nil
+			}
+		},
 	}
 }
 
