@@ -3,6 +3,7 @@ package introspect
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -164,5 +165,40 @@ func TestCacheWaiterMayGiveUp(t *testing.T) {
 	close(next.gate)
 	if err := <-first; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCacheStaysBoundedUnderAFlood sends distinct garbage tokens from many
+// goroutines, as an attacker would, and checks the bound after every call.
+func TestCacheStaysBoundedUnderAFlood(t *testing.T) {
+	next := &counting{result: &Result{}}
+	c := NewCache(next, time.Minute)
+	const workers, tokens = 32, 1000
+	var over atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range tokens {
+				if _, err := c.Introspect(context.Background(), fmt.Sprintf("garbage-%d-%d", w, i)); err != nil {
+					t.Error(err)
+					return
+				}
+				if c.Len() > MaxEntries {
+					over.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := over.Load(); n > 0 {
+		t.Fatalf("%d times more than %d entries", n, MaxEntries)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) != MaxEntries || c.order.Len() != MaxEntries || len(c.flights) != 0 {
+		t.Fatalf("%d entries, %d in order, %d flights; want %d, %d, 0", len(c.entries), c.order.Len(), len(c.flights), MaxEntries, MaxEntries)
+	}
+	if got := next.calls.Load(); got != workers*tokens {
+		t.Fatalf("%d introspections, want %d", got, workers*tokens)
 	}
 }
