@@ -9,11 +9,13 @@
 package introspect
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -219,26 +221,26 @@ func parse(raw []byte) (*Result, error) {
 	if err := json.Unmarshal(raw, &claims); err != nil {
 		return nil, &UnavailableError{Reason: "answer is not introspection JSON"}
 	}
-	var active bool
-	if err := json.Unmarshal(claims["active"], &active); err != nil {
+	var active *bool // a pointer, so that null is not taken for false
+	if err := json.Unmarshal(claims["active"], &active); err != nil || active == nil {
 		return nil, &UnavailableError{Reason: `answer has no boolean "active"`}
 	}
-	if !active {
+	if !*active {
 		return &Result{}, nil
 	}
 
-	var std struct {
-		Sub      string   `json:"sub"`
-		ClientID string   `json:"client_id"`
-		Username string   `json:"username"`
-		Exp      *float64 `json:"exp"`
+	r := &Result{Active: true}
+	var exp *float64
+	if err := cmp.Or(member(claims, "sub", &r.Subject), member(claims, "client_id", &r.ClientID),
+		member(claims, "username", &r.Username), member(claims, "exp", &exp)); err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(raw, &std); err != nil {
-		return nil, &UnavailableError{Reason: "answer has malformed sub, client_id, username or exp"}
-	}
-	r := &Result{Active: true, Subject: std.Sub, ClientID: std.ClientID, Username: std.Username}
-	if std.Exp != nil {
-		r.Expiry = time.Unix(int64(*std.Exp), 0)
+	if exp != nil {
+		// Converting a float beyond int64 gives an arbitrary time.
+		if !(*exp >= math.MinInt64 && *exp < math.MaxInt64) {
+			return nil, &UnavailableError{Reason: "answer has a malformed exp"}
+		}
+		r.Expiry = time.Unix(int64(*exp), 0)
 	}
 
 	seen := map[string]bool{}
@@ -260,6 +262,20 @@ func parse(raw []byte) (*Result, error) {
 	}
 	slices.Sort(r.Roles)
 	return r, nil
+}
+
+// member decodes the member name of an answer into dst, if it is there.
+// Names are matched exactly, as JSON compares them: decoding the answer
+// into a struct would also take "SUB" for "sub".
+func member(claims map[string]json.RawMessage, name string, dst any) error {
+	v, ok := claims[name]
+	if !ok {
+		return nil
+	}
+	if err := json.Unmarshal(v, dst); err != nil {
+		return &UnavailableError{Reason: "answer has a malformed " + name}
+	}
+	return nil
 }
 
 func isRoleClaim(name string) bool {

@@ -1,7 +1,9 @@
 package introspect
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -58,9 +60,11 @@ func TestResultReadsActiveFirstAndRolesFromRoleClaims(t *testing.T) {
 			body:   `{"active":true,"urn:zitadel:iam:org:project:roles:extra":{"x":{}},"urn:zitadel:iam:user:resourceowner:id":"o1"}`,
 			active: true},
 		{name: "active not boolean", body: `{"active":"true"}`, wantError: true},
+		{name: "active null", body: `{"active":null}`, wantError: true},
 		{name: "no active", body: `{"sub":"u1"}`, wantError: true},
 		{name: "malformed role claim", body: `{"active":true,"urn:zitadel:iam:org:project:roles":["read:messages"]}`, wantError: true},
 		{name: "malformed exp", body: `{"active":true,"exp":"tomorrow"}`, wantError: true},
+		{name: "exp beyond any Unix time", body: `{"active":true,"exp":1e19}`, wantError: true},
 		{name: "not JSON", body: `<html>login</html>`, wantError: true},
 	}
 	for _, tt := range tests {
@@ -87,8 +91,9 @@ func TestResultReadsActiveFirstAndRolesFromRoleClaims(t *testing.T) {
 }
 
 func TestResultFields(t *testing.T) {
+	// Member names are case-sensitive: "SUB" and the like are other members.
 	c := answering(t, http.StatusOK, "application/json",
-		`{"active":true,"sub":"u1","client_id":"c1","username":"reader","exp":4102444800,"iat":1}`)
+		`{"active":true,"sub":"u1","SUB":5,"client_id":"c1","Client_ID":"c2","username":"reader","USERNAME":"admin","exp":4102444800,"iat":1}`)
 	r, err := c.Introspect(context.Background(), secretToken)
 	if err != nil {
 		t.Fatal(err)
@@ -193,4 +198,118 @@ func TestAuthenticateAddsCredentials(t *testing.T) {
 	if _, err := c.Introspect(context.Background(), secretToken); !errors.Is(err, failing) {
 		t.Fatalf("err = %v, want %v", err, failing)
 	}
+}
+
+// FuzzParseAnswer feeds any bytes to the parser of introspection answers
+// and compares its verdict with a plain reading of RFC 7662 and ZITADEL.md:
+// "active" false is inactive whatever else is there; "active" true with
+// well-formed claims is active, with exactly the role names of its role
+// claims; anything else is an error, and no error shows the answer.
+func FuzzParseAnswer(f *testing.F) {
+	for _, seed := range []string{
+		`{"active":false}`,
+		`{"active":true,"sub":"u1","client_id":"c1","username":"reader","exp":4102444800,"iat":1,"scope":"openid"}`,
+		`{"active":true,"sub":null,"exp":1.5e9,"urn:zitadel:iam:user:resourceowner:id":"o1"}`,
+		`{"active":true,"urn:zitadel:iam:org:project:roles":{"read:messages":{"o1":"org.localhost"}},"urn:zitadel:iam:org:project:123:roles":{"read:messages":{"o1":"d"}}}`,
+		`{"active":true,"exp":253402300799,"urn:zitadel:iam:org:project:123:roles":{"write:messages":{}}}`,
+		`{"active":"true"}`,
+		`{"active":true,"sub":"`,
+		`{"active":true,"exp":"tomorrow"}`,
+		`{"active":true,"urn:zitadel:iam:org:project:roles":["read:messages"]}`,
+		`<html>Sign in</html>`,
+		``,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		r, err := parse(raw)
+		want := expectAnswer(raw)
+		switch {
+		case err != nil && want != "error":
+			t.Fatalf("parse(%q) = %v, want %s", raw, err, want)
+		case err != nil:
+			var unavailable *UnavailableError
+			if !errors.As(err, &unavailable) {
+				t.Fatalf("parse(%q): %T, want *UnavailableError", raw, err)
+			}
+			if len(raw) >= 8 && strings.Contains(err.Error(), string(raw)) {
+				t.Fatalf("error shows the answer: %v", err)
+			}
+		case want == "error":
+			t.Fatalf("parse(%q) = %+v, want an error", raw, r)
+		case want == "inactive" && (r.Active || r.Subject != "" || r.Roles != nil):
+			t.Fatalf("parse(%q) = %+v, want inactive", raw, r)
+		case want == "active" && !r.Active:
+			t.Fatalf("parse(%q) = %+v, want active", raw, r)
+		case want == "active" && !slices.Equal(r.Roles, roleNames(raw)):
+			t.Fatalf("parse(%q): roles %q, want %q", raw, r.Roles, roleNames(raw))
+		}
+	})
+}
+
+// expectAnswer is what parse should make of raw: "active", "inactive" or "error".
+func expectAnswer(raw []byte) string {
+	claims, ok := jsonObject(raw)
+	if !ok {
+		return "error"
+	}
+	switch claims["active"] {
+	case false:
+		return "inactive"
+	case true:
+	default:
+		return "error"
+	}
+	for name, v := range claims {
+		switch {
+		case v == nil: // null: as if absent
+		case name == "sub", name == "client_id", name == "username":
+			if _, ok := v.(string); !ok {
+				return "error"
+			}
+		case name == "exp":
+			n, ok := v.(json.Number)
+			if !ok {
+				return "error"
+			}
+			if exp, err := n.Float64(); err != nil || exp < -(1<<63) || exp >= 1<<63 {
+				return "error" // not a Unix time
+			}
+		case isRoleClaim(name):
+			if _, ok := v.(map[string]any); !ok {
+				return "error"
+			}
+		}
+	}
+	return "active"
+}
+
+// roleNames are the member names of raw's role claims, sorted, once each.
+func roleNames(raw []byte) []string {
+	claims, _ := jsonObject(raw)
+	var names []string
+	for name, v := range claims {
+		if roles, ok := v.(map[string]any); ok && isRoleClaim(name) {
+			for role := range roles {
+				if !slices.Contains(names, role) {
+					names = append(names, role)
+				}
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func jsonObject(raw []byte) (map[string]any, bool) {
+	if !json.Valid(raw) {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // every number, however large, is a number
+	var claims map[string]any
+	if err := dec.Decode(&claims); err != nil || claims == nil {
+		return nil, false
+	}
+	return claims, true
 }
