@@ -3,10 +3,12 @@ package apiserver
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -146,4 +148,61 @@ func TestFromContext(t *testing.T) {
 	if _, ok := FromContext(context.Background()); ok {
 		t.Fatal("FromContext without a result reports ok")
 	}
+}
+
+// introspectorFunc is an Introspector made of a function.
+type introspectorFunc func(ctx context.Context, token string) (*introspect.Result, error)
+
+func (f introspectorFunc) Introspect(ctx context.Context, token string) (*introspect.Result, error) {
+	return f(ctx, token)
+}
+
+// b64token is RFC 6750 §2.1's b64token, written independently of isB64Token.
+var b64token = regexp.MustCompile(`^[A-Za-z0-9._~+/-]+=*$`)
+
+// FuzzAuthorization sends any Authorization header to the scoped route. The
+// guard either refuses it with 400 without asking ZITADEL, or asks about
+// exactly the b64token the header carries after "Bearer"; no answer shows
+// what was sent.
+func FuzzAuthorization(f *testing.F) {
+	for _, seed := range []string{
+		"Bearer V1StGXR8_Z5jdHi6B-myTV1StGXR8", "bearer eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl", "BEARER abc==", "  Bearer \t tok+/~en  ",
+		"Bearer", "Bearer ", "Bearer a b", "Bearer\tabc", "Basic dXNlcjpwYXNz", `Bearer a"b`, "Bearer ===", "Bearer é", "Bearerabc", "",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		var asked []string
+		g := &Guard{
+			Introspector: introspectorFunc(func(_ context.Context, token string) (*introspect.Result, error) {
+				asked = append(asked, token)
+				return &introspect.Result{Active: true, Roles: []string{ReadMessages}}, nil
+			}),
+			Realm:  "fuzz",
+			Logger: slog.New(slog.DiscardHandler),
+		}
+		req := httptest.NewRequest(http.MethodGet, "/api/private-scoped", nil)
+		req.Header["Authorization"] = []string{value}
+		rec := httptest.NewRecorder()
+		NewHandler(g, slog.New(slog.DiscardHandler)).ServeHTTP(rec, req)
+
+		fields := strings.Fields(value)
+		switch {
+		case len(asked) == 0 && rec.Code == http.StatusBadRequest:
+		case len(asked) != 1 || rec.Code != http.StatusOK:
+			t.Fatalf("%q: %d introspections, status %d", value, len(asked), rec.Code)
+		case len(fields) != 2 || !strings.EqualFold(fields[0], "Bearer") || fields[1] != asked[0]:
+			t.Fatalf("%q: introspected %q", value, asked[0])
+		case !b64token.MatchString(asked[0]) || len(asked[0]) > MaxAuthorization:
+			t.Fatalf("%q: introspected %q, not a b64token", value, asked[0])
+		}
+
+		sent := value
+		if len(fields) > 0 {
+			sent = fields[len(fields)-1]
+		}
+		if len(sent) >= 16 && strings.Contains(rec.Body.String()+fmt.Sprint(rec.Header()), sent) {
+			t.Fatalf("the answer shows %q: %v %s", sent, rec.Header(), rec.Body)
+		}
+	})
 }
