@@ -100,6 +100,11 @@ func Start(t *testing.T, sample Sample, env map[string]string, secrets *Secrets)
 			t.Errorf("%s: run returned %v after shutdown", sample.Name, err)
 		}
 		secrets.CheckLogs(t, sample.Name, s.Logs())
+		// net/http recovers a handler's panic and logs it: the client only
+		// sees its connection close.
+		if strings.Contains(s.Logs(), "panic") {
+			t.Errorf("%s panicked:\n%s", sample.Name, s.Logs())
+		}
 	})
 	return s
 }
