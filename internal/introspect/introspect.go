@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/zitadel/go-introspection-examples/internal/cli"
 )
 
 // DefaultTimeout bounds one introspection round trip when Client.Timeout is 0.
@@ -201,16 +203,7 @@ func rejected(status int, raw []byte) *RejectedError {
 		Description string `json:"error_description"`
 	}
 	_ = json.Unmarshal(raw, &oauth) // not JSON: status alone says enough
-	return &RejectedError{Status: status, Code: oneLine(oauth.Error, 64), Description: oneLine(oauth.Description, 200)}
-}
-
-// oneLine keeps text from ZITADEL short and on one line for a log record.
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return s
+	return &RejectedError{Status: status, Code: cli.Printable(oauth.Error, 64), Description: cli.Printable(oauth.Description, 200)}
 }
 
 // parse reads an introspection answer. It looks at "active" before anything

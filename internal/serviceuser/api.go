@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/zitadel/go-introspection-examples/internal/cli"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
@@ -148,7 +149,7 @@ func clean(s, token string, limit int) string {
 	if token != "" {
 		s = strings.ReplaceAll(s, token, "[token]")
 	}
-	return tokensource.Printable(s, limit)
+	return cli.Printable(s, limit)
 }
 
 func noAnswer(route string, err error) Result {

@@ -13,7 +13,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/zitadel/go-introspection-examples/internal/cli"
 )
 
 // MaxBody bounds what is read of an answer: a token response is a few KiB.
@@ -112,7 +113,7 @@ func noAnswer(err error) *Error {
 // parseAnswer turns the token endpoint's answer to a request of grantType,
 // sent at sent, into a token or an *Error.
 func parseAnswer(status int, contentType string, body []byte, grantType string, sent time.Time) (*Token, error) {
-	notToken := &Error{Status: status, ContentType: Printable(contentType, 100), Hint: hintTokenURL}
+	notToken := &Error{Status: status, ContentType: cli.Printable(contentType, 100), Hint: hintTokenURL}
 	if status >= 500 {
 		// A gateway's error page, or ZITADEL failing before it could say why.
 		notToken.Hint = hintUnavailable
@@ -131,8 +132,8 @@ func parseAnswer(status int, contentType string, body []byte, grantType string, 
 		}
 		return nil, &Error{
 			Status:      status,
-			Code:        Printable(oauthErr.Code, 64),
-			Description: Printable(oauthErr.Description, 300),
+			Code:        cli.Printable(oauthErr.Code, 64),
+			Description: cli.Printable(oauthErr.Description, 300),
 			Hint:        hint(grantType, oauthErr.Code),
 		}
 	}
@@ -190,19 +191,4 @@ func hint(grantType, code string) string {
 		return "ZITADEL has a problem of its own; try again later"
 	}
 	return ""
-}
-
-// Printable keeps text from a server printable, on one line and short: it
-// ends up on a terminal.
-func Printable(s string, limit int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsPrint(r) {
-			return r
-		}
-		return ' '
-	}, s)
-	if r := []rune(s); len(r) > limit {
-		s = string(r[:limit]) + "…"
-	}
-	return s
 }
