@@ -14,13 +14,15 @@
 //	go run ./api-basic-authentication -addr 127.0.0.1:8000
 //
 // Settings: ZITADEL_DOMAIN, API_CLIENT_ID, API_CLIENT_SECRET, and optionally
-// ZITADEL_INTROSPECTION_URL, PORT, INTROSPECTION_CACHE_TTL, INTROSPECTION_TIMEOUT
-// (see README.md and .env.example).
+// PROJECT_ID, ZITADEL_INTROSPECTION_URL, PORT, INTROSPECTION_CACHE_TTL,
+// INTROSPECTION_TIMEOUT (see README.md and .env.example). The routes are in
+// routes.go.
 package main
 
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -29,7 +31,7 @@ import (
 
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
 	"github.com/zitadel/go-introspection-examples/internal/cli"
-	"github.com/zitadel/go-introspection-examples/internal/config"
+	"github.com/zitadel/go-introspection-examples/internal/introspect"
 )
 
 func main() {
@@ -39,21 +41,36 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return apiserver.Run(ctx, apiserver.Sample{
-		Name:        "api-basic-authentication",
-		Setup:       clientSecretBasic,
-		Credentials: "API_CLIENT_ID and API_CLIENT_SECRET (the API application's client id and secret)",
-	}, args, getenv, stdout, stderr)
-}
-
-// clientSecretBasic reads the API application's client id and secret and
-// returns how the API authenticates its introspection requests: with HTTP
-// Basic, client_secret_basic of blog section 3.2.
-func clientSecretBasic(env *config.Env, _ string) func(*http.Request, url.Values) error {
+	// Settings: -addr, -env, what every API reads, and this API's client id and secret.
+	settings, env, err := apiserver.LoadSettings("api-basic-authentication", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
 	// Console: project → API app with authentication method Basic; the secret is shown once.
 	clientID := env.String("API_CLIENT_ID", "the client id of the API application")
 	clientSecret := env.String("API_CLIENT_SECRET", "the client secret of the API application")
+	if err := env.Err(); err != nil {
+		return err
+	}
 
+	// How this API proves who it is when it asks ZITADEL about a token.
+	authenticate := clientSecretBasic(clientID, clientSecret)
+
+	// The guard asks ZITADEL (through a cache) and lets only active tokens through.
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	guard := &apiserver.Guard{
+		Introspector:    settings.Introspector(authenticate),
+		Realm:           "api-basic-authentication",
+		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET (the API application's client id and secret)",
+		Logger:          logger,
+	}
+	return apiserver.Serve(ctx, settings, routes(guard, logger), logger, stdout)
+}
+
+// clientSecretBasic returns how the API authenticates its introspection
+// requests with its client id and secret: HTTP Basic, client_secret_basic of
+// blog section 3.2.
+func clientSecretBasic(clientID, clientSecret string) introspect.Authenticate {
 	// RFC 6749 §2.3.1: id and secret are form-url-encoded before they go into
 	// the Basic header, and ZITADEL decodes them. SetBasicAuth does not
 	// encode, so a secret with "+", "%" or ":" would fail without this.

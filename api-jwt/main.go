@@ -14,15 +14,16 @@
 //	go run ./api-jwt -env .local-zitadel/.env       # against `go run ./combos serve`
 //	go run ./api-jwt -addr 127.0.0.1:8000
 //
-// Settings: ZITADEL_DOMAIN, API_PRIVATE_KEY_FILE, and optionally
+// Settings: ZITADEL_DOMAIN, API_PRIVATE_KEY_FILE, and optionally PROJECT_ID,
 // ZITADEL_INTROSPECTION_URL, PORT, INTROSPECTION_CACHE_TTL, INTROSPECTION_TIMEOUT
-// (see README.md and .env.example).
+// (see README.md and .env.example). The routes are in routes.go.
 package main
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -33,6 +34,7 @@ import (
 	"github.com/zitadel/go-introspection-examples/internal/assertion"
 	"github.com/zitadel/go-introspection-examples/internal/cli"
 	"github.com/zitadel/go-introspection-examples/internal/config"
+	"github.com/zitadel/go-introspection-examples/internal/introspect"
 	"github.com/zitadel/go-introspection-examples/internal/keyfile"
 )
 
@@ -43,26 +45,41 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return apiserver.Run(ctx, apiserver.Sample{
-		Name:        "api-jwt",
-		Setup:       privateKeyJWT,
-		Credentials: "API_PRIVATE_KEY_FILE (the key file of this API application, and that the key is not deleted or expired)",
-	}, args, getenv, stdout, stderr)
+	// Settings: -addr, -env, what every API reads, and this API's key file.
+	settings, env, err := apiserver.LoadSettings("api-jwt", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	keyFile := env.Path("API_PRIVATE_KEY_FILE", "the path of the API application's JSON key file")
+	if err := env.Err(); err != nil {
+		return err
+	}
+
+	// How this API proves who it is when it asks ZITADEL about a token.
+	authenticate, err := privateKeyJWT(keyFile, settings.Issuer)
+	if err != nil {
+		return config.Invalid("API_PRIVATE_KEY_FILE", err)
+	}
+
+	// The guard asks ZITADEL (through a cache) and lets only active tokens through.
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	guard := &apiserver.Guard{
+		Introspector:    settings.Introspector(authenticate),
+		Realm:           "api-jwt",
+		CredentialsHint: "API_PRIVATE_KEY_FILE (the key file of this API application, and that the key is not deleted or expired)",
+		Logger:          logger,
+	}
+	return apiserver.Serve(ctx, settings, routes(guard, logger), logger, stdout)
 }
 
 // privateKeyJWT loads the API application's key file and returns how the
 // API authenticates its introspection requests: with a client assertion
 // (RFC 7523 §2.2), the JWT profile of blog section 3.1.
-func privateKeyJWT(env *config.Env, issuer string) func(*http.Request, url.Values) error {
+func privateKeyJWT(keyFile, issuer string) (introspect.Authenticate, error) {
 	// The key of the API application (console: project → API app → Keys → New, type JSON).
-	path := env.Path("API_PRIVATE_KEY_FILE", "the path of the API application's JSON key file")
-	if path == "" {
-		return nil
-	}
-	key, err := keyfile.LoadApplication(path)
+	key, err := keyfile.LoadApplication(keyFile)
 	if err != nil {
-		env.Problem(fmt.Errorf("API_PRIVATE_KEY_FILE: %w", err))
-		return nil
+		return nil, err
 	}
 
 	// The client assertion says "I am this API application" (iss = sub = its
@@ -77,5 +94,5 @@ func privateKeyJWT(env *config.Env, issuer string) func(*http.Request, url.Value
 		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
 		form.Set("client_assertion", signed)
 		return nil
-	}
+	}, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/apiserver"
 	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
-	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
@@ -125,7 +122,7 @@ func serve(b *testing.B, inst *localzitadel.Instance, ttl time.Duration) string 
 	}
 	args := []string{"bench", "-addr", "127.0.0.1:0", "-env", emptyEnv}
 	go func() {
-		if err := apiserver.Run(ctx, basicSample(inst), args, func(k string) string { return env[k] }, stdout, io.Discard); err != nil {
+		if err := apiservertest.Reference.Run(ctx, args, func(k string) string { return env[k] }, stdout, io.Discard); err != nil {
 			b.Error(err)
 		}
 	}()
@@ -135,20 +132,6 @@ func serve(b *testing.B, inst *localzitadel.Instance, ttl time.Duration) string 
 	case <-time.After(10 * time.Second):
 		b.Fatal("API did not listen")
 		return ""
-	}
-}
-
-// basicSample is an API that authenticates to inst with client_secret_basic,
-// as api-basic-authentication does.
-func basicSample(inst *localzitadel.Instance) apiserver.Sample {
-	return apiserver.Sample{
-		Name: "bench",
-		Setup: func(*config.Env, string) func(*http.Request, url.Values) error {
-			return func(req *http.Request, _ url.Values) error {
-				req.SetBasicAuth(url.QueryEscape(inst.API.ClientID), url.QueryEscape(inst.API.ClientSecret))
-				return nil
-			}
-		},
 	}
 }
 

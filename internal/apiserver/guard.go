@@ -1,13 +1,14 @@
+// Package apiserver is what the two API samples call to protect their routes
+// with ZITADEL token introspection (blog sections 3.1-3.3): the Guard
+// middleware and FromContext, the answers it writes, the settings every API
+// reads, and the HTTP server. Each sample holds its own route table.
 package apiserver
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
@@ -19,69 +20,77 @@ import (
 const MaxAuthorization = 8 << 10
 
 // retryAfter is the Retry-After of a 503, in seconds: about the time ZITADEL
-// or the network usually needs to recover, and longer than a cached failure
-// would be (errors are never cached, so the next request asks again anyway).
-const retryAfter = 5
+// or the network usually needs to recover (errors are never cached, so the
+// next request asks again anyway).
+const retryAfter = "5"
 
 // Guard protects routes with ZITADEL token introspection (blog section 3.3).
+// RequireToken and RequireRole are ordinary func(http.Handler) http.Handler
+// middleware: they work with chi's r.With as with net/http's ServeMux.
 type Guard struct {
+	// Introspector answers whether a token is active and who it belongs
+	// to: an *introspect.Client, usually behind an *introspect.Cache.
 	Introspector introspect.Introspector
 	// Realm names the protected API in WWW-Authenticate (RFC 6750 §3).
 	Realm string
 	// CredentialsHint names the settings to check when ZITADEL rejects the
 	// API's own credentials, e.g. "API_PRIVATE_KEY_FILE".
 	CredentialsHint string
-	Logger          *slog.Logger
+	// Logger gets a line when ZITADEL fails or rejects the API; nil means
+	// slog.Default().
+	Logger *slog.Logger
 }
 
-type resultKey struct{}
+type callerKey struct{}
 
-// FromContext returns the introspection result RequireToken stored for the request.
-func FromContext(ctx context.Context) (*introspect.Result, bool) {
-	r, ok := ctx.Value(resultKey{}).(*introspect.Result)
-	return r, ok
+// FromContext returns the introspection answer about the caller's token,
+// which RequireToken put into the request's context: who called (Subject,
+// Username, ClientID, OrganizationID), their Roles in this API's project,
+// and every other claim. ok is false on a route without RequireToken.
+func FromContext(ctx context.Context) (caller *introspect.Result, ok bool) {
+	caller, ok = ctx.Value(callerKey{}).(*introspect.Result)
+	return caller, ok
 }
 
 // RequireToken lets a request through only with an active access token, and
-// puts the introspection result into its context for FromContext.
+// puts ZITADEL's answer about it into its context for FromContext.
 func (g *Guard) RequireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, fail := bearerToken(r)
-		if fail != nil {
-			g.reply(w, fail)
+		token, ok := g.bearerToken(w, r)
+		if !ok {
 			return
 		}
-		result, err := g.Introspector.Introspect(r.Context(), token)
+		caller, err := g.Introspector.Introspect(r.Context(), token)
 		if err != nil {
-			g.reply(w, g.introspectionFailed(r.Context(), err))
+			g.introspectionFailed(w, r, err)
 			return
 		}
 		// Only "active" decides: an inactive answer has no other member to read.
-		if !result.Active {
-			g.reply(w, inactiveToken)
+		if !caller.Active {
+			g.challenge(w, http.StatusUnauthorized, "invalid_token",
+				"The access token is not active: it is unknown, expired or revoked, or was issued for another project.")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), resultKey{}, result)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller)))
 	})
 }
 
 // RequireRole lets a request through only when the token's user has role in
 // the API's project. It reads the role claims of the introspection answer,
 // never "scope": ZITADEL drops custom scopes such as read:messages.
-// It must run after RequireToken.
+// It runs after RequireToken.
 func (g *Guard) RequireRole(role string) func(http.Handler) http.Handler {
-	forbidden := newFailure(http.StatusForbidden, "insufficient_scope",
-		"The token's user does not have the role "+role+" in this API's project.")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			result, ok := FromContext(r.Context())
+			caller, ok := FromContext(r.Context())
 			if !ok {
-				g.Logger.Error("RequireRole runs without RequireToken", "path", r.URL.Path)
-				g.reply(w, serverError)
+				g.logger().ErrorContext(r.Context(), "RequireRole runs without RequireToken", "path", r.URL.Path)
+				WriteError(w, http.StatusInternalServerError, "server_error", "The API could not check the token. Its log says why.")
 				return
 			}
-			if !result.HasRole(role) {
-				g.reply(w, forbidden)
+			if !caller.HasRole(role) {
+				g.challenge(w, http.StatusForbidden, "insufficient_scope",
+					"The token's user does not have the role "+role+" in this API's project.")
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -89,72 +98,40 @@ func (g *Guard) RequireRole(role string) func(http.Handler) http.Handler {
 	}
 }
 
-// failure is an error answer. Code is the RFC 6750 error code; with a missing
-// token there is none (RFC 6750 §3.1), and the body gets "missing_token".
-type failure struct {
-	Status      int
-	Code        string
-	Description string
-	body        []byte // {"code","description"}
-}
-
-// newFailure encodes the body once: a client that repeats a bad request
-// should not cost a JSON encoding each time.
-func newFailure(status int, code, description string) *failure {
-	bodyCode := code
-	if bodyCode == "" {
-		bodyCode = "missing_token"
-	}
-	return &failure{status, code, description, encodeJSON(map[string]string{"code": bodyCode, "description": description})}
-}
-
-func invalidRequest(description string) *failure {
-	return newFailure(http.StatusBadRequest, "invalid_request", description)
-}
-
-var (
-	missingToken  = newFailure(http.StatusUnauthorized, "", "This route needs an access token: send Authorization: Bearer <token>.")
-	severalHeader = invalidRequest("Send one Authorization header, not several.")
-	longHeader    = invalidRequest("The Authorization header is longer than 8 KiB.")
-	notBearer     = invalidRequest("The Authorization header must use the Bearer scheme.")
-	noToken       = invalidRequest("The Authorization header has no token after Bearer.")
-	severalTokens = invalidRequest("The Authorization header must hold exactly one token.")
-	notB64Token   = invalidRequest("The token has characters that a bearer token cannot have.")
-
-	inactiveToken = newFailure(http.StatusUnauthorized, "invalid_token",
-		"The access token is not active: it is unknown, expired or revoked, or was issued for another project.")
-	zitadelUnavailable = newFailure(http.StatusServiceUnavailable, "temporarily_unavailable",
-		"The API cannot check the token right now. Try again later.")
-	requestCancelled = newFailure(http.StatusServiceUnavailable, "temporarily_unavailable", "The request was cancelled.")
-	serverError      = newFailure(http.StatusInternalServerError, "server_error",
-		"The API could not check the token. Its log says why.")
-)
-
-// bearerToken reads the token of "Authorization: Bearer <token>" (RFC 6750 §2.1).
-func bearerToken(r *http.Request) (string, *failure) {
+// bearerToken reads the token of "Authorization: Bearer <token>" (RFC 6750
+// §2.1), or answers the request itself.
+func (g *Guard) bearerToken(w http.ResponseWriter, r *http.Request) (string, bool) {
 	values := r.Header.Values("Authorization")
 	switch {
 	case len(values) == 0:
-		return "", missingToken
+		// No error attribute: the client may not know it needs a token (RFC 6750 §3.1).
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`"`)
+		WriteError(w, http.StatusUnauthorized, "missing_token", "This route needs an access token: send Authorization: Bearer <token>.")
+		return "", false
 	case len(values) > 1:
-		return "", severalHeader
+		return g.invalidRequest(w, "Send one Authorization header, not several.")
 	case len(values[0]) > MaxAuthorization:
-		return "", longHeader
+		return g.invalidRequest(w, "The Authorization header is longer than 8 KiB.")
 	}
 	scheme, token, _ := strings.Cut(strings.TrimSpace(values[0]), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return "", notBearer
+		return g.invalidRequest(w, "The Authorization header must use the Bearer scheme.")
 	}
 	token = strings.TrimSpace(token)
 	switch {
 	case token == "":
-		return "", noToken
+		return g.invalidRequest(w, "The Authorization header has no token after Bearer.")
 	case strings.ContainsAny(token, " \t"):
-		return "", severalTokens
+		return g.invalidRequest(w, "The Authorization header must hold exactly one token.")
 	case !isB64Token(token):
-		return "", notB64Token
+		return g.invalidRequest(w, "The token has characters that a bearer token cannot have.")
 	}
-	return token, nil
+	return token, true
+}
+
+func (g *Guard) invalidRequest(w http.ResponseWriter, description string) (string, bool) {
+	g.challenge(w, http.StatusBadRequest, "invalid_request", description)
+	return "", false
 }
 
 // isB64Token checks the b64token syntax of RFC 6750 §2.1:
@@ -174,61 +151,45 @@ func isB64Token(s string) bool {
 	return true
 }
 
-// introspectionFailed maps an introspection error to an answer and logs it.
-// The log names the cause; the client learns only what it can act on.
-func (g *Guard) introspectionFailed(ctx context.Context, err error) *failure {
+// introspectionFailed answers a request whose token ZITADEL could not judge,
+// and logs why. The log names the cause; the client learns only what it can
+// act on.
+func (g *Guard) introspectionFailed(w http.ResponseWriter, r *http.Request, err error) {
+	ctx, logger := r.Context(), g.logger()
 	var unavailable *introspect.UnavailableError
 	var rejected *introspect.RejectedError
 	switch {
 	case errors.As(err, &unavailable):
-		g.Logger.WarnContext(ctx, "ZITADEL introspection unavailable", "error", err)
-		return zitadelUnavailable
+		logger.WarnContext(ctx, "ZITADEL introspection unavailable", "error", err)
+		w.Header().Set("Retry-After", retryAfter)
+		WriteError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The API cannot check the token right now. Try again later.")
+		return
 	case errors.As(err, &rejected) && rejected.Credentials():
-		g.Logger.ErrorContext(ctx, "ZITADEL rejected the API's credentials: check "+g.CredentialsHint,
+		logger.ErrorContext(ctx, "ZITADEL rejected the API's credentials: check "+g.CredentialsHint,
 			"status", rejected.Status, "error", rejected.Code, "error_description", rejected.Description)
 	case errors.As(err, &rejected):
-		g.Logger.ErrorContext(ctx, "ZITADEL refused the introspection request: check ZITADEL_DOMAIN and ZITADEL_INTROSPECTION_URL",
+		logger.ErrorContext(ctx, "ZITADEL refused the introspection request: check ZITADEL_DOMAIN and ZITADEL_INTROSPECTION_URL",
 			"status", rejected.Status, "error", rejected.Code, "error_description", rejected.Description)
 	case ctx.Err() != nil:
 		// The client went away while waiting; nobody reads this answer.
-		return requestCancelled
+		w.Header().Set("Retry-After", retryAfter)
+		WriteError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The request was cancelled.")
+		return
 	default:
-		g.Logger.ErrorContext(ctx, "introspection failed", "error", err)
+		logger.ErrorContext(ctx, "introspection failed", "error", err)
 	}
-	return serverError
+	WriteError(w, http.StatusInternalServerError, "server_error", "The API could not check the token. Its log says why.")
 }
 
-// reply writes f as JSON {"code","description"} with the challenge of RFC 6750 §3.
-func (g *Guard) reply(w http.ResponseWriter, f *failure) {
-	h := w.Header()
-	switch f.Status {
-	case http.StatusUnauthorized, http.StatusBadRequest, http.StatusForbidden:
-		challenge := `Bearer realm="` + g.Realm + `"`
-		if f.Code != "" {
-			challenge += `, error="` + f.Code + `", error_description="` + f.Description + `"`
-		}
-		h.Set("WWW-Authenticate", challenge)
-	case http.StatusServiceUnavailable:
-		h.Set("Retry-After", strconv.Itoa(retryAfter))
-	}
-	writeJSON(w, f.Status, f.body)
+// challenge writes an error with the WWW-Authenticate challenge of RFC 6750 §3.
+func (g *Guard) challenge(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", error="`+code+`", error_description="`+description+`"`)
+	WriteError(w, status, code, description)
 }
 
-// encodeJSON encodes an answer that never changes, once, when the handler
-// is built.
-func encodeJSON(v map[string]string) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic(err) // a map of strings always encodes
+func (g *Guard) logger() *slog.Logger {
+	if g.Logger == nil {
+		return slog.Default()
 	}
-	return b.Bytes()
-}
-
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	return g.Logger
 }

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,13 +35,26 @@ func serve(t *testing.T, a *answer, logs io.Writer, header http.Header) (*http.R
 	req := httptest.NewRequest(http.MethodGet, "/api/private-scoped", nil)
 	req.Header = header
 	rec := httptest.NewRecorder()
-	NewHandler(g, slog.New(slog.DiscardHandler)).ServeHTTP(rec, req)
+	scopedRoute(g).ServeHTTP(rec, req)
 	var body map[string]string
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatalf("body %q: %v", rec.Body, err)
 	}
 	return rec.Result(), body
 }
+
+// scopedRoute is a ServeMux with the samples' scoped route: the guard is
+// plain net/http middleware.
+func scopedRoute(g *Guard) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/private-scoped", g.RequireToken(g.RequireRole("read:messages")(http.HandlerFunc(
+		func(w http.ResponseWriter, _ *http.Request) {
+			WriteJSON(w, http.StatusOK, map[string]string{"message": scopedMessage})
+		}))))
+	return mux
+}
+
+const scopedMessage = "Private, scoped route - You need to be authenticated and have the role read:messages to see this."
 
 func TestMalformedAuthorizationNeverReachesZitadel(t *testing.T) {
 	tests := []struct {
@@ -76,7 +90,7 @@ func TestMalformedAuthorizationNeverReachesZitadel(t *testing.T) {
 }
 
 func TestAnswers(t *testing.T) {
-	reader := &introspect.Result{Active: true, Roles: []string{ReadMessages}}
+	reader := &introspect.Result{Active: true, Roles: []string{"read:messages"}}
 	tests := []struct {
 		name      string
 		header    string
@@ -111,7 +125,7 @@ func TestAnswers(t *testing.T) {
 			if resp.StatusCode != tt.status || body["code"] != tt.code && tt.status != 200 {
 				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, tt.status, tt.code)
 			}
-			if tt.status == 200 && body["message"] != ScopedMessage {
+			if tt.status == 200 && body["message"] != scopedMessage {
 				t.Fatalf("message = %q", body["message"])
 			}
 			challenge := resp.Header.Get("WWW-Authenticate")
@@ -150,6 +164,26 @@ func TestFromContext(t *testing.T) {
 	}
 }
 
+func TestGuardWithoutLoggerDoesNotPanic(t *testing.T) {
+	for _, err := range []error{&introspect.UnavailableError{Reason: "down"}, &introspect.RejectedError{Status: 401, Code: "invalid_client"}, errors.New("odd")} {
+		g := &Guard{Introspector: &answer{err: err}, Realm: "r"}
+		req := httptest.NewRequest(http.MethodGet, "/api/private-scoped", nil)
+		req.Header.Set("Authorization", "Bearer abc")
+		rec := httptest.NewRecorder()
+		scopedRoute(g).ServeHTTP(rec, req)
+		if rec.Code != http.StatusServiceUnavailable && rec.Code != http.StatusInternalServerError {
+			t.Fatalf("%v: status %d", err, rec.Code)
+		}
+	}
+	// RequireRole without RequireToken logs too.
+	g := &Guard{Realm: "r"}
+	rec := httptest.NewRecorder()
+	g.RequireRole("read:messages")(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("RequireRole without RequireToken: status %d, want 500", rec.Code)
+	}
+}
+
 // introspectorFunc is an Introspector made of a function.
 type introspectorFunc func(ctx context.Context, token string) (*introspect.Result, error)
 
@@ -176,7 +210,7 @@ func FuzzAuthorization(f *testing.F) {
 		g := &Guard{
 			Introspector: introspectorFunc(func(_ context.Context, token string) (*introspect.Result, error) {
 				asked = append(asked, token)
-				return &introspect.Result{Active: true, Roles: []string{ReadMessages}}, nil
+				return &introspect.Result{Active: true, Roles: []string{"read:messages"}}, nil
 			}),
 			Realm:  "fuzz",
 			Logger: slog.New(slog.DiscardHandler),
@@ -184,7 +218,7 @@ func FuzzAuthorization(f *testing.F) {
 		req := httptest.NewRequest(http.MethodGet, "/api/private-scoped", nil)
 		req.Header["Authorization"] = []string{value}
 		rec := httptest.NewRecorder()
-		NewHandler(g, slog.New(slog.DiscardHandler)).ServeHTTP(rec, req)
+		scopedRoute(g).ServeHTTP(rec, req)
 
 		fields := strings.Fields(value)
 		switch {

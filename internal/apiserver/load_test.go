@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/pprof"
 	"testing"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/apiserver"
+	"github.com/zitadel/go-introspection-examples/internal/api"
 	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
@@ -46,11 +45,6 @@ func TestLoad(t *testing.T) {
 	inst.Revoke(revoked)
 	secrets.Add(inst.Reader.PAT, inst.NoRole.PAT)
 
-	sample := basicSample(inst)
-	run := func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-		return apiserver.Run(ctx, sample, args, getenv, stdout, stderr)
-	}
-
 	const garbage = "(a new garbage token for each request)"
 	cases := []struct {
 		path   string
@@ -58,12 +52,12 @@ func TestLoad(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"/api/public", "", 200, apiserver.PublicMessage},
-		{"/api/private", reader, 200, apiserver.PrivateMessage},
-		{"/api/private-scoped", reader, 200, apiserver.ScopedMessage},
-		{"/api/private-scoped", jwtReader, 200, apiserver.ScopedMessage},
-		{"/api/private-scoped", inst.Reader.PAT, 200, apiserver.ScopedMessage},
-		{"/api/private", noRole, 200, apiserver.PrivateMessage},
+		{"/api/public", "", 200, api.PublicMessage},
+		{"/api/private", reader, 200, api.PrivateMessage},
+		{"/api/private-scoped", reader, 200, api.PrivateScopedMessage},
+		{"/api/private-scoped", jwtReader, 200, api.PrivateScopedMessage},
+		{"/api/private-scoped", inst.Reader.PAT, 200, api.PrivateScopedMessage},
+		{"/api/private", noRole, 200, api.PrivateMessage},
 		{"/api/private-scoped", noRole, 403, "insufficient_scope"},
 		{"/api/private-scoped", inst.NoRole.PAT, 403, "insufficient_scope"},
 		{"/api/private", revoked, 401, "invalid_token"},
@@ -78,7 +72,7 @@ func TestLoad(t *testing.T) {
 		t.Run("INTROSPECTION_CACHE_TTL="+ttl, func(t *testing.T) {
 			env := inst.Env(nil, "")
 			env["INTROSPECTION_CACHE_TTL"] = ttl
-			api := apiservertest.Start(t, apiservertest.Sample{Name: sample.Name, Run: run}, env, secrets)
+			server := apiservertest.Start(t, apiservertest.Reference, env, secrets)
 
 			var wrong apiservertest.Tally
 			apiservertest.Concurrently(requests, workers, func(i int) {
@@ -91,9 +85,9 @@ func TestLoad(t *testing.T) {
 				default:
 					authorization = []string{"Bearer " + c.token}
 				}
-				got, err := api.Do(c.path, authorization...)
+				got, err := server.Do(c.path, authorization...)
 				if err == nil {
-					err = got.Check(sample.Name, c.status, c.want)
+					err = got.Check(apiservertest.Reference.Name, c.status, c.want)
 				}
 				if err != nil {
 					wrong.Add(fmt.Errorf("request %d to %s: %w", i, c.path, err))

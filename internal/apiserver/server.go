@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -21,100 +20,81 @@ import (
 // DefaultPort is the port of the original samples.
 const DefaultPort = 5000
 
-// Sample is what an API sample plugs in: how it authenticates to ZITADEL.
-type Sample struct {
-	// Name is the program's name, e.g. "api-jwt", and the realm of its
-	// WWW-Authenticate challenges.
-	Name string
-	// Setup reads the sample's own settings from env, recording problems
-	// there, and returns how the API authenticates its introspection
-	// requests. issuer is ZITADEL_DOMAIN. The result is used only if env
-	// has no problems.
-	Setup func(env *config.Env, issuer string) func(req *http.Request, form url.Values) error
-	// Credentials names the settings to check when ZITADEL rejects the
-	// API's credentials, for the log line that says so.
-	Credentials string
+// Settings are what every API sample reads from its command line and
+// environment; each sample reads its own credentials besides.
+type Settings struct {
+	Addr             string        // -addr, else localhost:PORT
+	Issuer           string        // ZITADEL_DOMAIN: the instance URL, also the audience of client assertions
+	IntrospectionURL string        // ZITADEL_INTROSPECTION_URL, default Issuer + /oauth/v2/introspect
+	ProjectID        string        // PROJECT_ID, optional: the API's project, whose project-specific role claim counts too
+	CacheTTL         time.Duration // INTROSPECTION_CACHE_TTL; 0 turns the cache off
+	Timeout          time.Duration // INTROSPECTION_TIMEOUT
 }
 
-// Run is the whole program of an API sample: it parses args (-addr, -env),
-// reads the settings, and serves the three routes until ctx is cancelled.
-// It logs to stderr and prints "listening on http://ADDR" to stdout once the
-// port is open. Bad flags or settings return before anything listens.
-func Run(ctx context.Context, s Sample, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet(s.Name, flag.ContinueOnError)
+// LoadSettings parses the command line (-addr, -env FILE) of the program
+// name and reads the settings every API has. The sample reads its own from
+// the returned env, then calls env.Err, which reports every problem at once.
+func LoadSettings(name string, args []string, getenv func(string) string, stderr io.Writer) (Settings, *config.Env, error) {
+	var s Settings
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "", "listen `address` (default localhost:PORT, PORT default 5000)")
+	fs.StringVar(&s.Addr, "addr", "", "listen `address` (default localhost:PORT, PORT default 5000)")
 	envFile := fs.String("env", "", "read settings from `FILE` instead of the nearest .env")
 	if err := cli.ParseFlags(fs, args[1:]); err != nil {
-		return err
+		return s, nil, err
 	}
 	env, err := config.Load(getenv, *envFile)
 	if err != nil {
-		return err
+		return s, nil, err
 	}
-	settings := readSettings(env, *addr)
-	authenticate := s.Setup(env, settings.issuer)
-	if err := env.Err(); err != nil {
-		return err
-	}
-
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	var introspector introspect.Introspector = &introspect.Client{
-		URL:          settings.introspectionURL,
-		Authenticate: authenticate,
-		Timeout:      settings.timeout,
-	}
-	if settings.cacheTTL > 0 {
-		introspector = introspect.NewCache(introspector, settings.cacheTTL)
-	}
-	g := &Guard{Introspector: introspector, Realm: s.Name, CredentialsHint: s.Credentials, Logger: logger}
-	logger.Info("introspection", "url", settings.introspectionURL, "cache_ttl", settings.cacheTTL, "timeout", settings.timeout)
-	return Serve(ctx, settings.addr, NewHandler(g, logger), settings.timeout, logger, stdout)
-}
-
-// settings are what every API sample reads from its environment.
-type settings struct {
-	addr             string        // -addr, else localhost:PORT
-	issuer           string        // ZITADEL_DOMAIN: the instance URL, also the audience of client assertions
-	introspectionURL string        // ZITADEL_INTROSPECTION_URL, default Issuer + /oauth/v2/introspect
-	cacheTTL         time.Duration // INTROSPECTION_CACHE_TTL; 0 turns the cache off
-	timeout          time.Duration // INTROSPECTION_TIMEOUT; 0 means the default
-}
-
-func readSettings(env *config.Env, addr string) settings {
-	s := settings{addr: addr}
-	s.issuer = env.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
+	s.Issuer = env.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
 	defaultURL := ""
-	if s.issuer != "" {
-		defaultURL = s.issuer + "/oauth/v2/introspect"
+	if s.Issuer != "" {
+		defaultURL = s.Issuer + "/oauth/v2/introspect"
 	}
-	s.introspectionURL = env.OptionalURL("ZITADEL_INTROSPECTION_URL", defaultURL, "https://my-instance.zitadel.cloud/oauth/v2/introspect")
-	s.cacheTTL = env.Duration("INTROSPECTION_CACHE_TTL", introspect.DefaultCacheTTL)
-	s.timeout = env.Duration("INTROSPECTION_TIMEOUT", introspect.DefaultTimeout)
-	if s.timeout == 0 {
-		s.timeout = introspect.DefaultTimeout
+	s.IntrospectionURL = env.OptionalURL("ZITADEL_INTROSPECTION_URL", defaultURL, "https://my-instance.zitadel.cloud/oauth/v2/introspect")
+	s.ProjectID = env.Optional("PROJECT_ID", "")
+	s.CacheTTL = env.Duration("INTROSPECTION_CACHE_TTL", introspect.DefaultCacheTTL)
+	s.Timeout = env.Duration("INTROSPECTION_TIMEOUT", introspect.DefaultTimeout)
+	if s.Timeout == 0 {
+		s.Timeout = introspect.DefaultTimeout
 	}
-	if s.addr == "" {
-		s.addr = net.JoinHostPort("localhost", strconv.Itoa(env.Port("PORT", DefaultPort)))
+	if s.Addr == "" {
+		s.Addr = net.JoinHostPort("localhost", strconv.Itoa(env.Port("PORT", DefaultPort)))
 	}
-	return s
+	return s, env, nil
 }
 
-// Serve listens on addr, then serves h until ctx is cancelled and shuts down
-// gracefully. Listening first lets it report the real address of ":0".
-// A handler may wait up to introspectionTimeout for ZITADEL, so the write
-// timeout leaves room for that.
-func Serve(ctx context.Context, addr string, h http.Handler, introspectionTimeout time.Duration, logger *slog.Logger, stdout io.Writer) error {
-	ln, err := net.Listen("tcp", addr)
+// Introspector returns the introspection client of these settings, which
+// authenticates with authenticate, behind a cache unless CacheTTL is 0.
+func (s Settings) Introspector(authenticate introspect.Authenticate) introspect.Introspector {
+	client := &introspect.Client{
+		URL:          s.IntrospectionURL,
+		Authenticate: authenticate,
+		ProjectID:    s.ProjectID,
+		Timeout:      s.Timeout,
+	}
+	if s.CacheTTL <= 0 {
+		return client
+	}
+	return introspect.NewCache(client, s.CacheTTL)
+}
+
+// Serve listens on s.Addr, prints "listening on http://ADDR" to stdout,
+// then serves h until ctx is cancelled and shuts down gracefully. Listening
+// first lets it report the real address of ":0".
+func Serve(ctx context.Context, s Settings, h http.Handler, logger *slog.Logger, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		return fmt.Errorf("listen on %s: %w", s.Addr, err)
 	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      introspectionTimeout + 10*time.Second,
-		IdleTimeout:       60 * time.Second,
+		// A handler may wait up to the introspection timeout for ZITADEL.
+		WriteTimeout: s.Timeout + 10*time.Second,
+		IdleTimeout:  60 * time.Second,
 		// Room for an Authorization header a little over MaxAuthorization, so
 		// the API can answer it with invalid_request instead of a bare 431.
 		MaxHeaderBytes: 4 * MaxAuthorization,
@@ -122,6 +102,7 @@ func Serve(ctx context.Context, addr string, h http.Handler, introspectionTimeou
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	logger.Info("introspection", "url", s.IntrospectionURL, "project_id", s.ProjectID, "cache_ttl", s.CacheTTL, "timeout", s.Timeout)
 	logger.Info("listening", "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 
@@ -130,7 +111,7 @@ func Serve(ctx context.Context, addr string, h http.Handler, introspectionTimeou
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), introspectionTimeout+5*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Timeout+5*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
 	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {

@@ -1,6 +1,7 @@
-package apiserver
+package apiserver_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -8,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zitadel/go-introspection-examples/internal/api"
+	"github.com/zitadel/go-introspection-examples/internal/apiserver"
+	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
 )
 
@@ -18,14 +22,14 @@ import (
 //	go test -run '^$' -bench WarmPath -benchmem -cpuprofile cpu.out -memprofile mem.out ./internal/apiserver/
 //	go tool pprof -top cpu.out
 func BenchmarkWarmPath(b *testing.B) {
-	reader := &introspect.Result{Active: true, Subject: "u1", Expiry: time.Now().Add(time.Hour), Roles: []string{ReadMessages}}
-	g := &Guard{
-		Introspector: introspect.NewCache(&answer{result: reader}, time.Minute),
+	reader := &introspect.Result{Active: true, Subject: "u1", Username: "reader", Expiry: time.Now().Add(time.Hour), Roles: []string{api.RoleReadMessages}}
+	g := &apiserver.Guard{
+		Introspector: introspect.NewCache(fixedAnswer{reader}, time.Minute),
 		Realm:        "bench",
 		Logger:       slog.New(slog.DiscardHandler),
 	}
-	// The request log writes to a handler that formats, as Run's does.
-	h := NewHandler(g, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// The samples' route table; the log writes to a handler that formats, as theirs does.
+	h := apiservertest.Routes(g, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	token := "V1StGXR8_Z5jdHi6B-myTV1StGXR8_Z5jdHi6B-myTV1StGXR8_Z5jdHi6B-myT" // as long as ZITADEL's opaque tokens
 
 	for _, route := range []string{"public", "private", "private-scoped"} {
@@ -44,6 +48,13 @@ func BenchmarkWarmPath(b *testing.B) {
 			}
 		})
 	}
+}
+
+// fixedAnswer is an Introspector that gives every token the same answer.
+type fixedAnswer struct{ result *introspect.Result }
+
+func (a fixedAnswer) Introspect(context.Context, string) (*introspect.Result, error) {
+	return a.result, nil
 }
 
 // discardWriter is a ResponseWriter that costs nothing, so the benchmark

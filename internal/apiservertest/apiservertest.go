@@ -1,7 +1,8 @@
-// Package apiservertest holds the end-to-end tests that both API samples must
-// pass (issue 4): each sample's main_test.go calls Run with its run function,
-// which then serves on 127.0.0.1:0 against the local ZITADEL while the tests
-// talk HTTP to it.
+// Package apiservertest holds the end-to-end tests of the API samples: each
+// sample's main_test.go calls Test with its run function, which then serves
+// on 127.0.0.1:0 against the local ZITADEL while the tests talk HTTP to it.
+// What does not depend on a sample (malformed headers, the cache, ZITADEL
+// failing) TestGuard runs once, on Reference, for internal/apiserver.
 //
 // Only tests import this package: it needs internal/localzitadel, which a
 // sample itself must never import.
@@ -37,14 +38,14 @@ import (
 // RunFunc is a sample's run function.
 type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
 
-// Sample is an API sample under test.
-type Sample struct {
+// API is an API sample under test.
+type API struct {
 	// Name is the sample's folder, which it uses as its realm.
 	Name string
 	Run  RunFunc
-	// Credentials are the settings that hold the API's credentials: each
-	// is required, and the log line of a rejected introspection names them.
-	Credentials []string
+	// CredentialSettings hold the API's credentials: each is required, and
+	// the log line of a rejected introspection names them.
+	CredentialSettings []string
 	// BreakCredentials changes env so that ZITADEL rejects the API.
 	BreakCredentials func(t *testing.T, env map[string]string)
 }
@@ -76,7 +77,7 @@ func (s *Server) Stop() error {
 // args, on 127.0.0.1:0. A developer's own .env never leaks in: the sample
 // reads an empty -env file. The server stops at the end of the test, which
 // then fails if it logged a secret.
-func Start(t *testing.T, sample Sample, env map[string]string, secrets *Secrets) *Server {
+func Start(t *testing.T, sample API, env map[string]string, secrets *Secrets) *Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, ready := Listening()

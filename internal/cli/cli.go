@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
-	"unicode"
 
 	"github.com/zitadel/go-introspection-examples/internal/config"
 )
@@ -70,21 +68,4 @@ func ParseFlags(fs *flag.FlagSet, args []string) error {
 		return &UsageError{Err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	return nil
-}
-
-// Printable keeps text from a server (an OAuth error, a content type) fit for
-// a terminal or a log line: control characters, newlines included, become
-// spaces, so the server cannot forge lines or send terminal escapes, and it is
-// cut after limit characters.
-func Printable(s string, limit int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsPrint(r) {
-			return r
-		}
-		return ' '
-	}, s)
-	if r := []rune(s); len(r) > limit {
-		s = string(r[:limit]) + "…"
-	}
-	return s
 }

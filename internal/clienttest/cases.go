@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/apiserver"
+	"github.com/zitadel/go-introspection-examples/internal/api"
 	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
@@ -16,9 +16,9 @@ import (
 
 // The lines of a successful run.
 var (
-	publicOK  = "/api/public          200  " + apiserver.PublicMessage
-	privateOK = "/api/private         200  " + apiserver.PrivateMessage
-	scopedOK  = "/api/private-scoped  200  " + apiserver.ScopedMessage
+	publicOK  = "/api/public          200  " + api.PublicMessage
+	privateOK = "/api/private         200  " + api.PrivateMessage
+	scopedOK  = "/api/private-scoped  200  " + api.PrivateScopedMessage
 	noRole    = "/api/private-scoped  403  insufficient_scope: the service user lacks the role read:messages"
 )
 
@@ -37,8 +37,8 @@ func sharedCases(s Sample) []Case {
 		{Name: "user without role: 403 on the scoped route is the right answer", User: noRoleUser, Code: 0, Tokens: 1,
 			Stdout: []string{publicOK, privateOK, noRole}},
 		{Name: "-json", User: noRoleUser, Args: []string{"-json"}, Code: 0, Tokens: 1, Stdout: []string{
-			`{"route":"/api/public","status":200,"message":"` + apiserver.PublicMessage + `","ok":true}` + "\n",
-			`{"route":"/api/private","status":200,"message":"` + apiserver.PrivateMessage + `","ok":true}` + "\n",
+			`{"route":"/api/public","status":200,"message":"` + api.PublicMessage + `","ok":true}` + "\n",
+			`{"route":"/api/private","status":200,"message":"` + api.PrivateMessage + `","ok":true}` + "\n",
 			`{"route":"/api/private-scoped","status":403,"code":"insufficient_scope","description":`,
 			`,"ok":true}` + "\n",
 		}},

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -102,18 +101,15 @@ func Start(t *testing.T, opts localzitadel.Options) *World {
 	app := z.API
 	guard := &apiserver.Guard{
 		Introspector: introspect.NewCache(&introspect.Client{
-			URL: z.IntrospectionURL,
-			Authenticate: func(req *http.Request, _ url.Values) error {
-				req.SetBasicAuth(url.QueryEscape(app.ClientID), url.QueryEscape(app.ClientSecret))
-				return nil
-			},
+			URL:          z.IntrospectionURL,
+			Authenticate: apiservertest.ClientSecretBasic(app.ClientID, app.ClientSecret),
 		}, introspect.DefaultCacheTTL),
 		Realm:           "clienttest",
 		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET",
 		Logger:          slog.New(slog.DiscardHandler),
 	}
 	w := &World{Zitadel: z, secrets: map[string]bool{}}
-	api := httptest.NewServer(w.record(apiserver.NewHandler(guard, guard.Logger)))
+	api := httptest.NewServer(w.record(apiservertest.Routes(guard, guard.Logger)))
 	t.Cleanup(api.Close)
 	w.APIURL = api.URL
 	return w

@@ -196,3 +196,9 @@ func (e *Env) Err() error {
 	}
 	return &Error{Problems: append([]string(nil), e.problems...)}
 }
+
+// Invalid is the problem of a setting whose value does not work, e.g. a key
+// file that does not load: one line naming the setting, exit code 2.
+func Invalid(name string, err error) error {
+	return &Error{Problems: []string{name + ": " + err.Error()}}
+}

@@ -1,10 +1,11 @@
 // Package introspect asks ZITADEL whether an access token is active (RFC 7662)
 // and reads the answer the way an API should: active first, roles from
-// ZITADEL's role claims, never from scope (blog section 3).
+// ZITADEL's role claims for the API's own project, never from scope (blog
+// section 3.3).
 //
 // The Client is the same for every API sample; what differs is how the API
-// authenticates itself to ZITADEL, which the sample plugs in as Authenticate:
-// a signed client assertion (private_key_jwt, api-jwt) or Basic credentials
+// authenticates itself to ZITADEL, its Authenticate: a signed client
+// assertion (private_key_jwt, api-jwt) or Basic credentials
 // (client_secret_basic, api-basic-authentication).
 package introspect
 
@@ -22,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/safetext"
 )
 
 // DefaultTimeout bounds one introspection round trip when Client.Timeout is 0.
@@ -32,22 +33,32 @@ const DefaultTimeout = 5 * time.Second
 // few KiB, so anything larger is not one.
 const maxAnswer = 1 << 20
 
-// Role claims of ZITADEL's introspection answer: the roles the user has in the
-// project of the calling API, under the generic name and under the one that
-// carries the project id (urn:zitadel:iam:org:project:{projectId}:roles).
+// Claims of ZITADEL's introspection answer beyond RFC 7662. The role claims
+// hold the roles the user has in the project of the calling API, under the
+// generic name and under one that carries the project id
+// (urn:zitadel:iam:org:project:{projectId}:roles); see
+// docs/zitadel-on-the-wire.md.
 const (
-	roleClaim       = "urn:zitadel:iam:org:project:roles"
-	roleClaimPrefix = "urn:zitadel:iam:org:project:"
-	roleClaimSuffix = ":roles"
+	roleClaim         = "urn:zitadel:iam:org:project:roles"
+	projectRoleClaim  = "urn:zitadel:iam:org:project:%s:roles"
+	organizationClaim = "urn:zitadel:iam:user:resourceowner:id"
 )
+
+// Authenticate adds the API's credentials to an introspection request: form
+// fields (client_assertion) or headers (Basic). The form is encoded after it
+// returns. Each API sample has one.
+type Authenticate func(req *http.Request, form url.Values) error
 
 // Client calls ZITADEL's introspection endpoint.
 type Client struct {
 	// URL of the introspection endpoint, e.g. https://my-instance.zitadel.cloud/oauth/v2/introspect.
 	URL string
-	// Authenticate adds the API's credentials to the request: form fields
-	// (client_assertion) or headers (Basic). The form is encoded after it returns.
-	Authenticate func(req *http.Request, form url.Values) error
+	// Authenticate adds the API's credentials to the request.
+	Authenticate Authenticate
+	// ProjectID is the API's project. Roles count only for it: the generic
+	// role claim always, the claim of a project id only for this one. Empty:
+	// the generic claim only.
+	ProjectID string
 	// HTTP sends the request; nil means a client that keeps connections to
 	// ZITADEL open and does not follow redirects.
 	HTTP *http.Client
@@ -55,14 +66,30 @@ type Client struct {
 	Timeout time.Duration
 }
 
-// Result is what an API needs from an introspection answer.
+// Result is ZITADEL's answer about a token: the members every API needs,
+// typed, and all of them raw in Claims. A Result may be shared between
+// requests (see Cache): read it, never change it.
 type Result struct {
-	Active   bool
-	Subject  string    // sub: the user id
-	ClientID string    // client_id: the client the token was issued to
-	Username string    // username
-	Expiry   time.Time // exp; zero when ZITADEL sent none
-	Roles    []string  // role names in the calling API's project
+	Active         bool
+	Subject        string    // sub: the user id
+	Username       string    // username: the user's login name
+	ClientID       string    // client_id: the client the token was issued to; none for a PAT
+	OrganizationID string    // urn:zitadel:iam:user:resourceowner:id: the user's organisation, if the token's scope asked for it
+	Expiry         time.Time // exp; zero when ZITADEL sent none
+	Roles          []string  // role names in the API's own project, sorted
+	// Claims is every member of the answer as ZITADEL sent it, e.g. "scope",
+	// "aud" or "urn:zitadel:iam:user:metadata"; nil when inactive.
+	Claims map[string]json.RawMessage
+}
+
+// Claim decodes the member name of the answer into dst and reports whether
+// the answer has it.
+func (r *Result) Claim(name string, dst any) (bool, error) {
+	v, ok := r.Claims[name]
+	if !ok {
+		return false, nil
+	}
+	return true, json.Unmarshal(v, dst)
 }
 
 // HasRole reports whether the token's user has the role in the API's project.
@@ -183,7 +210,7 @@ func (c *Client) Introspect(ctx context.Context, token string) (*Result, error) 
 
 	switch {
 	case resp.StatusCode == http.StatusOK:
-		return parse(raw)
+		return parse(raw, c.ProjectID)
 	case resp.StatusCode >= 500, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusRequestTimeout:
 		return nil, &UnavailableError{Reason: fmt.Sprintf("ZITADEL answered %d", resp.StatusCode)}
 	default:
@@ -203,13 +230,14 @@ func rejected(status int, raw []byte) *RejectedError {
 		Description string `json:"error_description"`
 	}
 	_ = json.Unmarshal(raw, &oauth) // not JSON: status alone says enough
-	return &RejectedError{Status: status, Code: cli.Printable(oauth.Error, 64), Description: cli.Printable(oauth.Description, 200)}
+	return &RejectedError{Status: status, Code: safetext.Printable(oauth.Error, 64), Description: safetext.Printable(oauth.Description, 200)}
 }
 
-// parse reads an introspection answer. It looks at "active" before anything
-// else: an inactive answer carries no other member (RFC 7662 §2.2), and the
-// original Python samples failed by reading exp first.
-func parse(raw []byte) (*Result, error) {
+// parse reads an introspection answer for an API of project projectID. It
+// looks at "active" before anything else: an inactive answer carries no
+// other member (RFC 7662 §2.2), and the original Python samples failed by
+// reading exp first.
+func parse(raw []byte, projectID string) (*Result, error) {
 	var claims map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &claims); err != nil {
 		return nil, &UnavailableError{Reason: "answer is not introspection JSON"}
@@ -222,10 +250,11 @@ func parse(raw []byte) (*Result, error) {
 		return &Result{}, nil
 	}
 
-	r := &Result{Active: true}
+	r := &Result{Active: true, Claims: claims}
 	var exp *float64
 	if err := cmp.Or(member(claims, "sub", &r.Subject), member(claims, "client_id", &r.ClientID),
-		member(claims, "username", &r.Username), member(claims, "exp", &exp)); err != nil {
+		member(claims, "username", &r.Username), member(claims, organizationClaim, &r.OrganizationID),
+		member(claims, "exp", &exp)); err != nil {
 		return nil, err
 	}
 	if exp != nil {
@@ -236,19 +265,20 @@ func parse(raw []byte) (*Result, error) {
 		r.Expiry = time.Unix(int64(*exp), 0)
 	}
 
-	seen := map[string]bool{}
-	for name, value := range claims {
-		if !isRoleClaim(name) {
-			continue
-		}
+	// A role under another project's claim is not a role in this API: an
+	// answer about a token for several projects must not let it pass here.
+	names := []string{roleClaim}
+	if projectID != "" {
+		names = append(names, fmt.Sprintf(projectRoleClaim, projectID))
+	}
+	for _, name := range names {
 		// {"read:messages": {"<orgId>": "<org domain>"}}: the role names are the keys.
 		var roles map[string]json.RawMessage
-		if err := json.Unmarshal(value, &roles); err != nil {
+		if err := member(claims, name, &roles); err != nil {
 			return nil, &UnavailableError{Reason: "answer has a malformed role claim"}
 		}
 		for role := range roles {
-			if !seen[role] {
-				seen[role] = true
+			if !slices.Contains(r.Roles, role) {
 				r.Roles = append(r.Roles, role)
 			}
 		}
@@ -269,16 +299,4 @@ func member(claims map[string]json.RawMessage, name string, dst any) error {
 		return &UnavailableError{Reason: "answer has a malformed " + name}
 	}
 	return nil
-}
-
-func isRoleClaim(name string) bool {
-	if name == roleClaim {
-		return true
-	}
-	projectID, ok := strings.CutPrefix(name, roleClaimPrefix)
-	if !ok {
-		return false
-	}
-	projectID, ok = strings.CutSuffix(projectID, roleClaimSuffix)
-	return ok && projectID != "" && !strings.Contains(projectID, ":")
 }

@@ -32,7 +32,7 @@ func answering(t *testing.T, status int, contentType, body string) *Client {
 		_, _ = w.Write([]byte(body))
 	}))
 	t.Cleanup(srv.Close)
-	return &Client{URL: srv.URL}
+	return &Client{URL: srv.URL, ProjectID: "123"}
 }
 
 func TestResultReadsActiveFirstAndRolesFromRoleClaims(t *testing.T) {
@@ -53,6 +53,15 @@ func TestResultReadsActiveFirstAndRolesFromRoleClaims(t *testing.T) {
 		{name: "project role claim",
 			body:   `{"active":true,"urn:zitadel:iam:org:project:123:roles":{"write:messages":{"o1":"d"},"read:messages":{"o1":"d"}}}`,
 			active: true, roles: []string{"read:messages", "write:messages"}},
+		{name: "role only under another project's claim does not count",
+			body:   `{"active":true,"urn:zitadel:iam:org:project:456:roles":{"read:messages":{"o1":"d"}}}`,
+			active: true},
+		{name: "another project's claim adds nothing to this project's roles",
+			body:   `{"active":true,"urn:zitadel:iam:org:project:123:roles":{"write:messages":{}},"urn:zitadel:iam:org:project:456:roles":{"read:messages":{}}}`,
+			active: true, roles: []string{"write:messages"}},
+		{name: "another project's claim is not even read",
+			body:   `{"active":true,"urn:zitadel:iam:org:project:456:roles":["read:messages"]}`,
+			active: true},
 		{name: "both claims, no duplicates",
 			body:   `{"active":true,"urn:zitadel:iam:org:project:roles":{"read:messages":{}},"urn:zitadel:iam:org:project:123:roles":{"read:messages":{}}}`,
 			active: true, roles: []string{"read:messages"}},
@@ -62,6 +71,8 @@ func TestResultReadsActiveFirstAndRolesFromRoleClaims(t *testing.T) {
 		{name: "active not boolean", body: `{"active":"true"}`, wantError: true},
 		{name: "active null", body: `{"active":null}`, wantError: true},
 		{name: "no active", body: `{"sub":"u1"}`, wantError: true},
+		{name: "malformed project role claim", body: `{"active":true,"urn:zitadel:iam:org:project:123:roles":"read:messages"}`, wantError: true},
+		{name: "malformed organisation", body: `{"active":true,"urn:zitadel:iam:user:resourceowner:id":1}`, wantError: true},
 		{name: "malformed role claim", body: `{"active":true,"urn:zitadel:iam:org:project:roles":["read:messages"]}`, wantError: true},
 		{name: "malformed exp", body: `{"active":true,"exp":"tomorrow"}`, wantError: true},
 		{name: "exp beyond any Unix time", body: `{"active":true,"exp":1e19}`, wantError: true},
@@ -90,16 +101,31 @@ func TestResultReadsActiveFirstAndRolesFromRoleClaims(t *testing.T) {
 	}
 }
 
-func TestResultFields(t *testing.T) {
+func TestResultHasTypedMembersAndRawClaims(t *testing.T) {
 	// Member names are case-sensitive: "SUB" and the like are other members.
 	c := answering(t, http.StatusOK, "application/json",
-		`{"active":true,"sub":"u1","SUB":5,"client_id":"c1","Client_ID":"c2","username":"reader","USERNAME":"admin","exp":4102444800,"iat":1}`)
+		`{"active":true,"sub":"u1","SUB":5,"client_id":"c1","Client_ID":"c2","username":"reader","USERNAME":"admin","exp":4102444800,"iat":1,`+
+			`"urn:zitadel:iam:user:resourceowner:id":"o1","aud":["123","c1"]}`)
 	r, err := c.Introspect(context.Background(), secretToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Subject != "u1" || r.ClientID != "c1" || r.Username != "reader" || r.Expiry.Unix() != 4102444800 {
+	if r.Subject != "u1" || r.ClientID != "c1" || r.Username != "reader" || r.OrganizationID != "o1" || r.Expiry.Unix() != 4102444800 {
 		t.Fatalf("got %+v", r)
+	}
+	var aud []string
+	if ok, err := r.Claim("aud", &aud); !ok || err != nil || !slices.Equal(aud, []string{"123", "c1"}) {
+		t.Fatalf("Claim(aud) = %v, %v, %q", ok, err, aud)
+	}
+	var iat int
+	if ok, err := r.Claim("iat", &iat); !ok || err != nil || iat != 1 {
+		t.Fatalf("Claim(iat) = %v, %v, %d", ok, err, iat)
+	}
+	if ok, err := r.Claim("metadata", &aud); ok || err != nil {
+		t.Fatalf("Claim of a missing member = %v, %v", ok, err)
+	}
+	if ok, err := r.Claim("sub", &iat); !ok || err == nil {
+		t.Fatalf("Claim of a string into an int = %v, %v, want an error", ok, err)
 	}
 }
 
@@ -201,10 +227,11 @@ func TestAuthenticateAddsCredentials(t *testing.T) {
 }
 
 // FuzzParseAnswer feeds any bytes to the parser of introspection answers
-// and compares its verdict with a plain reading of RFC 7662 and ZITADEL.md:
-// "active" false is inactive whatever else is there; "active" true with
-// well-formed claims is active, with exactly the role names of its role
-// claims; anything else is an error, and no error shows the answer.
+// and compares its verdict with a plain reading of RFC 7662 and
+// docs/zitadel-on-the-wire.md: "active" false is inactive whatever else is
+// there; "active" true with well-formed claims is active, with exactly the
+// role names of the API's own role claims; anything else is an error, and no
+// error shows the answer.
 func FuzzParseAnswer(f *testing.F) {
 	for _, seed := range []string{
 		`{"active":false}`,
@@ -222,7 +249,7 @@ func FuzzParseAnswer(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		r, err := parse(raw)
+		r, err := parse(raw, "123")
 		want := expectAnswer(raw)
 		switch {
 		case err != nil && want != "error":
@@ -263,7 +290,7 @@ func expectAnswer(raw []byte) string {
 	for name, v := range claims {
 		switch {
 		case v == nil: // null: as if absent
-		case name == "sub", name == "client_id", name == "username":
+		case name == "sub", name == "client_id", name == "username", name == "urn:zitadel:iam:user:resourceowner:id":
 			if _, ok := v.(string); !ok {
 				return "error"
 			}
@@ -275,7 +302,7 @@ func expectAnswer(raw []byte) string {
 			if exp, err := n.Float64(); err != nil || exp < -(1<<63) || exp >= 1<<63 {
 				return "error" // not a Unix time
 			}
-		case isRoleClaim(name):
+		case isOwnRoleClaim(name):
 			if _, ok := v.(map[string]any); !ok {
 				return "error"
 			}
@@ -289,7 +316,7 @@ func roleNames(raw []byte) []string {
 	claims, _ := jsonObject(raw)
 	var names []string
 	for name, v := range claims {
-		if roles, ok := v.(map[string]any); ok && isRoleClaim(name) {
+		if roles, ok := v.(map[string]any); ok && isOwnRoleClaim(name) {
 			for role := range roles {
 				if !slices.Contains(names, role) {
 					names = append(names, role)
@@ -299,6 +326,11 @@ func roleNames(raw []byte) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// isOwnRoleClaim: the role claims of the fuzzed API, whose project is 123.
+func isOwnRoleClaim(name string) bool {
+	return name == "urn:zitadel:iam:org:project:roles" || name == "urn:zitadel:iam:org:project:123:roles"
 }
 
 func jsonObject(raw []byte) (map[string]any, bool) {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/safetext"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
@@ -149,7 +149,7 @@ func clean(s, token string, limit int) string {
 	if token != "" {
 		s = strings.ReplaceAll(s, token, "[token]")
 	}
-	return cli.Printable(s, limit)
+	return safetext.Printable(s, limit)
 }
 
 func noAnswer(route string, err error) Result {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/safetext"
 )
 
 // MaxBody bounds what is read of an answer: a token response is a few KiB.
@@ -113,7 +113,7 @@ func noAnswer(err error) *Error {
 // parseAnswer turns the token endpoint's answer to a request of grantType,
 // sent at sent, into a token or an *Error.
 func parseAnswer(status int, contentType string, body []byte, grantType string, sent time.Time) (*Token, error) {
-	notToken := &Error{Status: status, ContentType: cli.Printable(contentType, 100), Hint: hintTokenURL}
+	notToken := &Error{Status: status, ContentType: safetext.Printable(contentType, 100), Hint: hintTokenURL}
 	if status >= 500 {
 		// A gateway's error page, or ZITADEL failing before it could say why.
 		notToken.Hint = hintUnavailable
@@ -132,8 +132,8 @@ func parseAnswer(status int, contentType string, body []byte, grantType string, 
 		}
 		return nil, &Error{
 			Status:      status,
-			Code:        cli.Printable(oauthErr.Code, 64),
-			Description: cli.Printable(oauthErr.Description, 300),
+			Code:        safetext.Printable(oauthErr.Code, 64),
+			Description: safetext.Printable(oauthErr.Description, 300),
 			Hint:        hint(grantType, oauthErr.Code),
 		}
 	}

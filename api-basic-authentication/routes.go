@@ -1,0 +1,56 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/zitadel/go-introspection-examples/internal/api"
+	"github.com/zitadel/go-introspection-examples/internal/apiserver"
+)
+
+// routes is the whole API: every route and what guards it. Add a route
+// here; wrap it in guard.RequireToken to let only callers with an active
+// token through, and in guard.RequireRole too to require a role of this
+// API's project.
+func routes(guard *apiserver.Guard, logger *slog.Logger) http.Handler {
+	r := chi.NewRouter()
+	r.Use(apiserver.LogRequests(logger))
+	r.NotFound(apiserver.NotFound)
+	r.MethodNotAllowed(apiserver.MethodNotAllowed)
+
+	r.Get(api.RoutePublic, reply(api.PublicMessage))
+	r.With(guard.RequireToken).Get(api.RoutePrivate, private(logger))
+	r.With(guard.RequireToken, guard.RequireRole(api.RoleReadMessages)).
+		Get(api.RoutePrivateScoped, reply(api.PrivateScopedMessage))
+	return r
+}
+
+// private answers a caller with an active token. It shows how a handler
+// learns who called: FromContext gives ZITADEL's answer about the token
+// (never the token itself, which must not be logged).
+func private(logger *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		caller, ok := apiserver.FromContext(r.Context())
+		if !ok { // the route lacks guard.RequireToken
+			apiserver.WriteError(w, http.StatusInternalServerError, "server_error", "The route is not protected.")
+			return
+		}
+		logger.InfoContext(r.Context(), "private route", "subject", caller.Subject,
+			"username", caller.Username, "organization", caller.OrganizationID, "roles", caller.Roles)
+		apiserver.WriteJSON(w, http.StatusOK, answer{api.PrivateMessage})
+	}
+}
+
+// reply answers with text.
+func reply(text string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		apiserver.WriteJSON(w, http.StatusOK, answer{text})
+	}
+}
+
+// answer is the body of a route's answer, as in the original samples: {"message": …}.
+type answer struct {
+	Message string `json:"message"`
+}

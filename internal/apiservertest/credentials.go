@@ -1,0 +1,37 @@
+package apiservertest
+
+import (
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
+	"strings"
+	"testing"
+)
+
+func (h *harness) testCredentialsRejected(t *testing.T) {
+	env := h.env(h.inst)
+	h.sample.BreakCredentials(t, env)
+	for _, name := range h.sample.CredentialSettings {
+		if strings.HasSuffix(name, "_FILE") {
+			h.secrets.AddKeyFile(t, env[name])
+		} else {
+			h.secrets.Add(env[name])
+		}
+	}
+	api := Start(t, h.sample, env, h.secrets)
+	token := h.mint(t, h.inst.Reader, localzitadel.TokenOptions{})
+	h.expect(t, api.Get(t, "/api/private", bearer(token)), 500, "server_error")
+	h.expect(t, api.Get(t, "/api/public"), 200, publicMessage)
+	lines := 0
+	for _, line := range strings.Split(api.Logs(), "\n") {
+		if strings.Contains(line, "rejected the API's credentials") {
+			lines++
+			for _, setting := range h.sample.CredentialSettings {
+				if !strings.Contains(line, setting) {
+					t.Errorf("log line does not name %s: %s", setting, line)
+				}
+			}
+		}
+	}
+	if lines != 1 {
+		t.Fatalf("%d log lines about the rejected credentials, want 1:\n%s", lines, api.Logs())
+	}
+}

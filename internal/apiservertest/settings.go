@@ -1,0 +1,70 @@
+package apiservertest
+
+import (
+	"context"
+	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"strings"
+	"testing"
+)
+
+func (h *harness) testSettings(t *testing.T) {
+	type change struct{ name, value, want string }
+	changes := []change{
+		{"ZITADEL_DOMAIN", "", "ZITADEL_DOMAIN is not set"},
+		{"ZITADEL_DOMAIN", "my-instance.zitadel.cloud", "ZITADEL_DOMAIN must be a URL"},
+		{"ZITADEL_INTROSPECTION_URL", "/oauth/v2/introspect", "ZITADEL_INTROSPECTION_URL must be a URL"},
+		{"INTROSPECTION_CACHE_TTL", "forever", "INTROSPECTION_CACHE_TTL must be a duration"},
+		{"INTROSPECTION_TIMEOUT", "-1s", "INTROSPECTION_TIMEOUT must be a duration"},
+		{"PORT", "http", "PORT must be a port number"},
+	}
+	for _, name := range h.sample.CredentialSettings {
+		changes = append(changes, change{name, "", name + " is not set"})
+		if strings.HasSuffix(name, "_FILE") {
+			changes = append(changes,
+				change{name, "/nonexistent/key.json", name + ": key file /nonexistent/key.json does not exist"},
+				change{name, h.inst.Reader.KeyFile, name + ": key file " + h.inst.Reader.KeyFile + `: field "type"`})
+		}
+	}
+	for _, c := range changes {
+		t.Run(c.name+"="+c.value, func(t *testing.T) {
+			env := h.env(h.inst, c.name, c.value)
+			args := []string{h.sample.Name, "-env", emptyEnvFile(t)}
+			if c.name != "PORT" {
+				args = append(args, "-addr", "127.0.0.1:0")
+			}
+			var stdout, stderr strings.Builder
+			err := h.sample.Run(context.Background(), args, getenv(env), &stdout, &stderr)
+			var printed strings.Builder
+			if code := cli.ExitCode(err, &printed); code != cli.ExitConfig {
+				t.Fatalf("exit code %d, want %d; err %v", code, cli.ExitConfig, err)
+			}
+			if !strings.Contains(printed.String(), c.want) {
+				t.Fatalf("printed %q, want a line with %q", printed.String(), c.want)
+			}
+			if stdout.Len() > 0 {
+				t.Fatalf("stdout %q: the port must not be opened", stdout.String())
+			}
+		})
+	}
+
+	t.Run("every problem at once", func(t *testing.T) {
+		var printed strings.Builder
+		err := h.sample.Run(context.Background(), []string{h.sample.Name, "-env", emptyEnvFile(t)}, getenv(nil), &strings.Builder{}, &strings.Builder{})
+		if code := cli.ExitCode(err, &printed); code != cli.ExitConfig {
+			t.Fatalf("exit code %d, want %d", code, cli.ExitConfig)
+		}
+		for _, name := range append([]string{"ZITADEL_DOMAIN"}, h.sample.CredentialSettings...) {
+			if !strings.Contains(printed.String(), name+" is not set") {
+				t.Errorf("printed %q, want a line for %s", printed.String(), name)
+			}
+		}
+	})
+
+	t.Run("unknown flag", func(t *testing.T) {
+		var stderr strings.Builder
+		err := h.sample.Run(context.Background(), []string{h.sample.Name, "-nope"}, getenv(nil), &strings.Builder{}, &stderr)
+		if code := cli.ExitCode(err, &strings.Builder{}); code != cli.ExitConfig || !strings.Contains(stderr.String(), "-addr") {
+			t.Fatalf("exit code %d, usage %q", code, stderr.String())
+		}
+	})
+}
