@@ -1,0 +1,256 @@
+// Package jwtverify verifies ZITADEL's JWT access tokens in the API, without
+// a round trip to ZITADEL: signature against the instance's JSON Web Key Set
+// (/oauth/v2/keys), issuer, audience (the API's project), expiry.
+//
+// What it cannot verify it reports as ErrNotJWT, and the caller introspects:
+// opaque tokens (on current ZITADEL compact-JWE-shaped, five dot-separated
+// parts), personal access tokens, anything that is not a JWS signed by a key
+// of the set. An opaque token is never told from a JWT by its dots or prefix
+// alone: a JWT is what verifies (docs/zitadel-on-the-wire.md).
+//
+// The trade-off: ZITADEL is not asked, so a token revoked there still
+// verifies until its exp (ZITADEL's default access token lifetime is 12 h).
+package jwtverify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Defaults of Options.
+const (
+	// DefaultLeeway is the clock skew allowed on exp and nbf.
+	DefaultLeeway = 30 * time.Second
+	// MaxLeeway caps Options.Leeway: a larger one would let expired tokens pass.
+	MaxLeeway = time.Minute
+	// DefaultMinRefresh is the least time between two fetches of the key set
+	// for an unknown kid. Until then a token with an unknown kid is
+	// introspected, so a key rotation costs introspections, not failures.
+	DefaultMinRefresh = 30 * time.Second
+	// DefaultMaxKeyAge is how long a fetched key set is used before it is
+	// fetched again, so a key ZITADEL removed stops verifying.
+	DefaultMaxKeyAge = 5 * time.Minute
+	// DefaultTimeout bounds one fetch of the key set.
+	DefaultTimeout = 5 * time.Second
+)
+
+// ErrNotJWT reports a token that is not a JWT signed by a key of the
+// issuer's key set: the caller should introspect it.
+var ErrNotJWT = errors.New("not a JWT of this issuer")
+
+// InvalidError reports a JWT the issuer signed that this API must not
+// accept: expired, not yet valid, for another audience or issuer, or not an
+// access token. Introspection would not accept it either.
+type InvalidError struct{ Reason string }
+
+func (e *InvalidError) Error() string { return "invalid JWT access token: " + e.Reason }
+
+// Options configure New.
+type Options struct {
+	// Issuer is the instance URL, e.g. https://my-instance.zitadel.cloud:
+	// the required "iss".
+	Issuer string
+	// ProjectID must be in the token's "aud" (the token asked for
+	// urn:zitadel:iam:org:project:id:{ProjectID}:aud). Roles count only
+	// for this project.
+	ProjectID string
+	// KeysURL of the JWKS; default Issuer + "/oauth/v2/keys".
+	KeysURL string
+	// HTTP fetches the key set; nil means http.DefaultClient.
+	HTTP *http.Client
+	// Leeway on exp and nbf; 0 means DefaultLeeway, at most MaxLeeway.
+	Leeway time.Duration
+	// MinRefresh, MaxKeyAge, Timeout: 0 means the Default.
+	MinRefresh, MaxKeyAge, Timeout time.Duration
+	// Logger gets one line per failed fetch of the key set; nil discards.
+	Logger *slog.Logger
+}
+
+// Verifier verifies JWT access tokens. It is safe for concurrent use.
+type Verifier struct {
+	issuer    string
+	projectID string
+	parser    *jwt.Parser
+	keys      *keys
+	now       func() time.Time
+}
+
+// Token is what a verified access token says.
+type Token struct {
+	Subject  string    // sub: the user id
+	ClientID string    // client_id
+	Username string    // preferred_username, when the token carries it
+	Expiry   time.Time // exp
+	// Roles in the API's project. RoleClaims reports whether the token
+	// carries role claims at all: ZITADEL puts them into JWT access tokens
+	// only when role scopes were asked for, so without them the roles are
+	// unknown, not none.
+	Roles      []string
+	RoleClaims bool
+}
+
+// HasRole reports whether the token's user has the role in the API's project.
+func (t *Token) HasRole(name string) bool { return slices.Contains(t.Roles, name) }
+
+// Algorithms a key may sign with; never "none", never HMAC.
+var algorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// New returns a Verifier. It fetches the key set on first use, not here, so
+// an API starts while ZITADEL is still coming up.
+func New(o Options) (*Verifier, error) {
+	if o.Issuer == "" || o.ProjectID == "" {
+		return nil, errors.New("jwtverify: Issuer and ProjectID are required")
+	}
+	if o.KeysURL == "" {
+		o.KeysURL = strings.TrimSuffix(o.Issuer, "/") + "/oauth/v2/keys"
+	}
+	if o.HTTP == nil {
+		o.HTTP = http.DefaultClient
+	}
+	if o.Leeway <= 0 {
+		o.Leeway = DefaultLeeway
+	}
+	o.Leeway = min(o.Leeway, MaxLeeway)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	v := &Verifier{issuer: o.Issuer, projectID: o.ProjectID, now: time.Now}
+	v.keys = &keys{
+		url:        o.KeysURL,
+		http:       o.HTTP,
+		timeout:    cmpOr(o.Timeout, DefaultTimeout),
+		minRefresh: cmpOr(o.MinRefresh, DefaultMinRefresh),
+		maxAge:     cmpOr(o.MaxKeyAge, DefaultMaxKeyAge),
+		now:        func() time.Time { return v.now() },
+		logger:     o.Logger,
+	}
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods(algorithms),
+		jwt.WithIssuer(o.Issuer),
+		jwt.WithAudience(o.ProjectID),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(o.Leeway),
+		jwt.WithTimeFunc(func() time.Time { return v.now() }),
+	)
+	return v, nil
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Verify verifies token. Errors: ErrNotJWT (wrapped: introspect the token),
+// or *InvalidError (reject it: 401 invalid_token).
+func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
+	// A JWS has three parts. Anything else (a JWE-shaped opaque token, a
+	// dot-less PAT) is not for us, and must not cost a JWKS fetch.
+	if strings.Count(token, ".") != 2 {
+		return nil, fmt.Errorf("%w: not a compact JWS", ErrNotJWT)
+	}
+	c := &claims{projectID: v.projectID}
+	signed := false
+	_, err := v.parser.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		k, ok := v.keys.key(ctx, kid)
+		if !ok {
+			return nil, errors.New("no key with this kid in the issuer's key set")
+		}
+		if t.Method.Alg() != k.alg {
+			return nil, fmt.Errorf("alg %s does not fit the key, which signs %s", t.Method.Alg(), k.alg)
+		}
+		signed = true
+		return k.key, nil
+	})
+	switch {
+	case err == nil:
+	case signed && errors.Is(err, jwt.ErrTokenInvalidClaims):
+		return nil, &InvalidError{Reason: strings.TrimPrefix(err.Error(), jwt.ErrTokenInvalidClaims.Error()+": ")}
+	default:
+		// Malformed, unknown kid, wrong alg, bad signature: not ours.
+		return nil, fmt.Errorf("%w: %w", ErrNotJWT, err)
+	}
+	// Every access token ZITADEL signs has a jti (its token id); an ID token
+	// has none, and must not be taken for an access token.
+	if c.ID == "" {
+		return nil, &InvalidError{Reason: "no jti: not an access token"}
+	}
+	return &Token{
+		Subject:    c.Subject,
+		ClientID:   c.clientID,
+		Username:   c.username,
+		Expiry:     c.ExpiresAt.Time,
+		Roles:      c.roles,
+		RoleClaims: c.roleClaims,
+	}, nil
+}
+
+// Role claims (docs/zitadel-on-the-wire.md): the generic one, and the one of
+// the API's own project. Another project's claim does not count.
+const (
+	roleClaim       = "urn:zitadel:iam:org:project:roles"
+	roleClaimPrefix = "urn:zitadel:iam:org:project:"
+	roleClaimSuffix = ":roles"
+)
+
+// claims are the claims of a JWT access token that the API reads.
+type claims struct {
+	jwt.RegisteredClaims
+	projectID  string
+	clientID   string
+	username   string
+	roles      []string
+	roleClaims bool
+}
+
+// UnmarshalJSON matches names exactly, as JSON compares them: decoding into
+// a struct would also take "ISS" for "iss".
+func (c *claims) UnmarshalJSON(data []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	r := &c.RegisteredClaims
+	for name, dst := range map[string]any{
+		"iss": &r.Issuer, "sub": &r.Subject, "aud": &r.Audience, "jti": &r.ID,
+		"exp": &r.ExpiresAt, "nbf": &r.NotBefore, "iat": &r.IssuedAt,
+		"client_id": &c.clientID, "preferred_username": &c.username,
+	} {
+		if v, ok := m[name]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return fmt.Errorf("malformed %s: %w", name, err)
+			}
+		}
+	}
+	for _, name := range []string{roleClaim, roleClaimPrefix + c.projectID + roleClaimSuffix} {
+		v, ok := m[name]
+		if !ok {
+			continue
+		}
+		// {"read:messages": {"<orgId>": "<org domain>"}}: the role names are the keys.
+		var roles map[string]json.RawMessage
+		if err := json.Unmarshal(v, &roles); err != nil {
+			return fmt.Errorf("malformed %s: %w", name, err)
+		}
+		c.roleClaims = true
+		for role := range roles {
+			if !slices.Contains(c.roles, role) {
+				c.roles = append(c.roles, role)
+			}
+		}
+	}
+	slices.Sort(c.roles)
+	return nil
+}
