@@ -22,13 +22,21 @@ const (
 	// client that retries a bad token from costing one round trip per request,
 	// while a token that was not yet known (or a clock skew) heals quickly.
 	InactiveTTL = 5 * time.Second
-	// MaxEntries bounds the cache, so a flood of distinct tokens cannot grow
-	// it without limit. An entry is a few hundred bytes.
+	// MaxEntries bounds the active answers of the cache, so it cannot grow
+	// without limit. An entry is a few hundred bytes.
 	MaxEntries = 10_000
+	// MaxInactive bounds the active:false answers on their own, so that a
+	// flood of distinct garbage tokens pushes out only other garbage, never
+	// a token in use.
+	MaxInactive = 1_000
 )
 
 // Cache reuses introspection answers and shares one introspection among
 // concurrent requests with the same token (singleflight).
+//
+// When full it drops the least recently used answer. Active and inactive
+// answers have separate budgets (MaxEntries, MaxInactive): unknown tokens
+// are cheap to make up, and must not push out the tokens of real callers.
 //
 // Entries are keyed by the SHA-256 of the token, so the cache holds no usable
 // token. An active answer lives min(TTL, exp − now): never past the token's
@@ -37,16 +45,23 @@ const (
 type Cache struct {
 	next Introspector
 	ttl  time.Duration
-	max  int
 	now  func() time.Time
 
-	mu      sync.Mutex
-	entries map[[sha256.Size]byte]*list.Element // of *entry
-	order   *list.List                          // oldest first
-	flights map[[sha256.Size]byte]*flight
+	mu       sync.Mutex
+	entries  map[[sha256.Size]byte]*list.Element // of *entry
+	active   lru                                 // active answers
+	inactive lru                                 // active:false answers
+	flights  map[[sha256.Size]byte]*flight
+}
+
+// lru is a list of entries, least recently used first, with its budget.
+type lru struct {
+	list.List
+	max int
 }
 
 type entry struct {
+	in      *lru
 	key     [sha256.Size]byte
 	result  *Result
 	expires time.Time
@@ -62,13 +77,13 @@ type flight struct {
 // NewCache returns a cache in front of next that keeps answers at most ttl (> 0).
 func NewCache(next Introspector, ttl time.Duration) *Cache {
 	return &Cache{
-		next:    next,
-		ttl:     ttl,
-		max:     MaxEntries,
-		now:     time.Now,
-		entries: map[[sha256.Size]byte]*list.Element{},
-		order:   list.New(),
-		flights: map[[sha256.Size]byte]*flight{},
+		next:     next,
+		ttl:      ttl,
+		now:      time.Now,
+		entries:  map[[sha256.Size]byte]*list.Element{},
+		active:   lru{max: MaxEntries},
+		inactive: lru{max: MaxInactive},
+		flights:  map[[sha256.Size]byte]*flight{},
 	}
 }
 
@@ -86,7 +101,10 @@ func (c *Cache) Introspect(ctx context.Context, token string) (*Result, error) {
 		c.mu.Unlock()
 		select {
 		case <-f.done:
-			return f.result, f.err
+			if f.err != nil {
+				return nil, &sharedError{f.err}
+			}
+			return f.result, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -113,11 +131,25 @@ func (c *Cache) Introspect(ctx context.Context, token string) (*Result, error) {
 // errUnfinished is what waiters get if the introspection they wait on panicked.
 var errUnfinished = errors.New("introspection did not finish")
 
+// sharedError is the error of an introspection that another request started
+// and that request already got: logged once by it, not again by each waiter.
+type sharedError struct{ err error }
+
+func (e *sharedError) Error() string { return e.err.Error() }
+func (e *sharedError) Unwrap() error { return e.err }
+
+// Shared reports whether err is the error of an introspection another
+// request started and got too: it needs no log line of its own.
+func Shared(err error) bool {
+	var s *sharedError
+	return errors.As(err, &s)
+}
+
 // Len returns the number of entries, expired ones included until they are dropped.
 func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.order.Len()
+	return c.active.Len() + c.inactive.Len()
 }
 
 func (c *Cache) lookup(key [sha256.Size]byte) (*Result, bool) {
@@ -130,6 +162,7 @@ func (c *Cache) lookup(key [sha256.Size]byte) (*Result, bool) {
 		c.remove(el)
 		return nil, false
 	}
+	e.in.MoveToBack(el)
 	return e.result, true
 }
 
@@ -148,15 +181,18 @@ func (c *Cache) store(key [sha256.Size]byte, r *Result) {
 	if el, ok := c.entries[key]; ok {
 		c.remove(el)
 	}
-	// All entries live about the same TTL, so the oldest is also about the
-	// first to expire: dropping it keeps the bound without scanning.
-	for c.order.Len() >= c.max {
-		c.remove(c.order.Front())
+	in := &c.inactive
+	if r.Active {
+		in = &c.active
 	}
-	c.entries[key] = c.order.PushBack(&entry{key: key, result: r, expires: now.Add(life)})
+	for in.Len() >= in.max {
+		c.remove(in.Front())
+	}
+	c.entries[key] = in.PushBack(&entry{in: in, key: key, result: r, expires: now.Add(life)})
 }
 
 func (c *Cache) remove(el *list.Element) {
-	delete(c.entries, el.Value.(*entry).key)
-	c.order.Remove(el)
+	e := el.Value.(*entry)
+	delete(c.entries, e.key)
+	e.in.Remove(el)
 }

@@ -101,20 +101,60 @@ func TestCacheSkipsExpiredAndErrors(t *testing.T) {
 	}
 }
 
-func TestCacheIsBounded(t *testing.T) {
-	next := &counting{result: &Result{Active: true}}
+// introspector answers per token from a map (inactive when absent), and counts.
+type byToken struct {
+	calls  sync.Map // token → *atomic.Int64
+	active map[string]bool
+}
+
+func (b *byToken) Introspect(_ context.Context, token string) (*Result, error) {
+	n, _ := b.calls.LoadOrStore(token, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
+	return &Result{Active: b.active[token]}, nil
+}
+
+func (b *byToken) count(token string) int64 {
+	n, ok := b.calls.Load(token)
+	if !ok {
+		return 0
+	}
+	return n.(*atomic.Int64).Load()
+}
+
+func TestCacheDropsLeastRecentlyUsed(t *testing.T) {
+	next := &byToken{active: map[string]bool{"a": true, "b": true, "c": true, "d": true}}
 	c, _ := newCache(next, time.Minute)
-	c.max = 3
-	for _, token := range []string{"a", "b", "c", "d"} {
+	c.active.max = 3
+	for _, token := range []string{"a", "b", "c", "a", "d"} { // d pushes out b, not a
 		introspectN(t, c, token, 1)
 	}
 	if c.Len() != 3 {
 		t.Fatalf("Len = %d, want 3", c.Len())
 	}
-	introspectN(t, c, "d", 1)
-	introspectN(t, c, "a", 1) // the oldest was dropped
-	if got := next.calls.Load(); got != 5 {
-		t.Fatalf("%d introspections, want 5", got)
+	introspectN(t, c, "a", 1)
+	introspectN(t, c, "b", 1)
+	if a, b := next.count("a"), next.count("b"); a != 1 || b != 2 {
+		t.Fatalf("introspections of a, b: %d, %d; want 1 (used recently), 2 (dropped)", a, b)
+	}
+}
+
+// TestCacheGarbageCannotPushOutATokenInUse: inactive answers have their own
+// budget, so any number of distinct unknown tokens leaves active ones alone.
+func TestCacheGarbageCannotPushOutATokenInUse(t *testing.T) {
+	next := &byToken{active: map[string]bool{"valid": true, "idle": true}}
+	c, _ := newCache(next, time.Minute)
+	c.active.max, c.inactive.max = 10, 5
+	introspectN(t, c, "idle", 1)
+	for i := range 1000 {
+		introspectN(t, c, fmt.Sprintf("garbage-%d", i), 1)
+		introspectN(t, c, "valid", 1)
+	}
+	introspectN(t, c, "idle", 1)
+	if v, i := next.count("valid"), next.count("idle"); v != 1 || i != 1 {
+		t.Fatalf("introspections of the valid token: %d, of the idle one: %d; want 1, 1", v, i)
+	}
+	if c.active.Len() != 2 || c.inactive.Len() != 5 {
+		t.Fatalf("%d active and %d inactive entries, want 2 and 5", c.active.Len(), c.inactive.Len())
 	}
 }
 
@@ -183,7 +223,7 @@ func TestCacheStaysBoundedUnderAFlood(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if c.Len() > MaxEntries {
+				if c.Len() > MaxInactive {
 					over.Add(1)
 				}
 			}
@@ -191,14 +231,52 @@ func TestCacheStaysBoundedUnderAFlood(t *testing.T) {
 	}
 	wg.Wait()
 	if n := over.Load(); n > 0 {
-		t.Fatalf("%d times more than %d entries", n, MaxEntries)
+		t.Fatalf("%d times more than %d entries", n, MaxInactive)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) != MaxEntries || c.order.Len() != MaxEntries || len(c.flights) != 0 {
-		t.Fatalf("%d entries, %d in order, %d flights; want %d, %d, 0", len(c.entries), c.order.Len(), len(c.flights), MaxEntries, MaxEntries)
+	if len(c.entries) != MaxInactive || c.inactive.Len() != MaxInactive || c.active.Len() != 0 || len(c.flights) != 0 {
+		t.Fatalf("%d entries, %d inactive, %d active, %d flights; want %d, %d, 0, 0",
+			len(c.entries), c.inactive.Len(), c.active.Len(), len(c.flights), MaxInactive, MaxInactive)
 	}
 	if got := next.calls.Load(); got != workers*tokens {
 		t.Fatalf("%d introspections, want %d", got, workers*tokens)
+	}
+}
+
+// TestCacheWaitersShareTheError: of the requests that share one failed
+// introspection, only the one that made it gets an error to log.
+func TestCacheWaitersShareTheError(t *testing.T) {
+	next := &counting{err: &UnavailableError{Reason: "down"}, gate: make(chan struct{})}
+	c := NewCache(next, time.Minute)
+	errs := make(chan error, 10)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			_, err := c.Introspect(context.Background(), "token")
+			errs <- err
+		})
+	}
+	for next.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(next.gate)
+	wg.Wait()
+	close(errs)
+	own, shared := 0, 0
+	for err := range errs {
+		var unavailable *UnavailableError
+		if !errors.As(err, &unavailable) {
+			t.Fatalf("err = %v, want *UnavailableError", err)
+		}
+		if Shared(err) {
+			shared++
+		} else {
+			own++
+		}
+	}
+	if own != 1 || shared != 9 || next.calls.Load() != 1 {
+		t.Fatalf("%d own errors, %d shared, %d introspections; want 1, 9, 1", own, shared, next.calls.Load())
 	}
 }
