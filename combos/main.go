@@ -6,6 +6,7 @@
 //	go run ./combos -env FILE        # the same against the real ZITADEL configured in FILE
 //	go run ./combos serve [-addr 127.0.0.1:8080] [-dir .local-zitadel]
 //	go run ./combos bench [-duration 3s] [-concurrency 16]
+//	go run ./combos setup -env ADMIN_ENV -dir OUT [-delete]
 //
 // Without a command, combos starts the local ZITADEL-compatible issuer, builds
 // the five samples, starts both APIs as processes, runs each service-user
@@ -19,6 +20,13 @@
 // samples' tests use the same one), writes key files and an .env for every
 // sample into -dir, and keeps running until Ctrl-C. Every sample can then be
 // run by hand against it, e.g. `go run ./api-jwt -env .local-zitadel/.env`.
+//
+// setup provisions a real ZITADEL (v4 or later) for the samples through its
+// APIs, as the service user whose key ADMIN_ENV names (Org Owner): the
+// project introspection-examples with the role read:messages, a
+// private_key_jwt and a Basic API application, three service users with
+// key, secret and PAT, and their authorizations. It finds what exists by
+// name, writes OUT/.env and the key files, and -delete removes what it made.
 package main
 
 import (
@@ -51,6 +59,9 @@ commands:
           flags: -addr 127.0.0.1:8080  -dir .local-zitadel
   bench   measure the APIs under load: req/s and latency per route, cache warm and off
           flags: -duration 3s  -concurrency 16
+  setup   create (or find) the project, apps and service users in a real ZITADEL
+          and write OUT/.env; -delete removes what it created
+          flags: -env ADMIN_ENV (ZITADEL_DOMAIN, ADMIN_KEY_FILE)  -dir zitadel-setup  -delete
 `
 
 // run dispatches to a subcommand. args[0] is the program name. getenv is
@@ -67,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[2:], stdout, stderr)
 	case "bench":
 		return bench(ctx, args[2:], stdout, stderr)
+	case "setup":
+		return setup(ctx, args[2:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

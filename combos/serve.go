@@ -48,7 +48,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	// An Org Owner for `combos setup`, which provisions through the
+	// management API as it would a real instance.
+	admin, err := zitadel.AddAdmin("admin", true)
+	if err != nil {
+		return err
+	}
+
 	printInstructions(stdout, zitadel, noRoleEnv, jwtTokensEnv)
+	fmt.Fprintf(stdout, "\nTo try `combos setup` here, as with a real ZITADEL: go run ./combos setup -env %s -dir OUT\n", shortPath(admin.EnvFile))
 
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "Stopping the local ZITADEL.")
@@ -67,6 +75,7 @@ func printInstructions(w io.Writer, z *localzitadel.Instance, noRoleEnv, jwtToke
 	p("  %-26s the same for %s (JWT access tokens)", filepath.Base(jwtTokensEnv), z.JWTReader.UserName)
 	p("  %-26s key of the API application %s (api-jwt)", filepath.Base(z.API.KeyFile), z.API.ClientID)
 	p("  %-26s key of the service user %s (service-user-jwt)", filepath.Base(z.Reader.KeyFile), z.Reader.UserName)
+	p("  %-26s ZITADEL_DOMAIN and ADMIN_KEY_FILE of admin, an Org Owner (for combos setup)", "admin.env, admin.json")
 	p("")
 	p("Run one API and then any client against it, each in its own terminal, from the repository root:")
 	p("  go run ./api-jwt -env %s", env)

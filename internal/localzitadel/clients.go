@@ -46,13 +46,13 @@ func (i *Instance) authenticateAnyClient(cc *op.ClientCredentials) (op.Client, e
 		if err != nil {
 			return nil, oidc.ErrInvalidClient().WithDescription("client assertion invalid").WithParent(err)
 		}
-		if a := i.apps[iss]; a != nil {
+		if a := i.appByClientID(iss); a != nil {
 			if err := i.verifyClientAssertion(cc.ClientAssertion, a); err != nil {
 				return nil, oidc.ErrInvalidClient().WithDescription("client assertion invalid").WithParent(err)
 			}
 			return &client{id: a.clientID, app: a, authMethod: oidc.AuthMethodPrivateKeyJWT}, nil
 		}
-		if u := i.users[iss]; u != nil {
+		if u := i.userByID(iss); u != nil {
 			if err := i.verifyClientAssertion(cc.ClientAssertion, u); err != nil {
 				return nil, oidc.ErrInvalidClient().WithDescription("client assertion invalid").WithParent(err)
 			}
@@ -60,7 +60,7 @@ func (i *Instance) authenticateAnyClient(cc *op.ClientCredentials) (op.Client, e
 		}
 		return nil, oidc.ErrInvalidClient().WithDescription("client not found")
 	}
-	if a := i.apps[cc.ClientID]; a != nil {
+	if a := i.appByClientID(cc.ClientID); a != nil {
 		if !equalSecret(a.secret, cc.ClientSecret) {
 			return nil, oidc.ErrInvalidClient().WithDescription("client secret invalid")
 		}
@@ -85,7 +85,7 @@ func (i *Instance) authenticateAPI(cc *op.ClientCredentials) (*apiApp, error) {
 		if err != nil {
 			return nil, oidc.ErrUnauthorizedClient().WithDescription("client assertion invalid").WithParent(err)
 		}
-		a := i.apps[iss]
+		a := i.appByClientID(iss)
 		if a == nil {
 			return nil, oidc.ErrUnauthorizedClient().WithDescription("client not found")
 		}
@@ -94,7 +94,7 @@ func (i *Instance) authenticateAPI(cc *op.ClientCredentials) (*apiApp, error) {
 		}
 		return a, nil
 	}
-	a := i.apps[cc.ClientID]
+	a := i.appByClientID(cc.ClientID)
 	if a == nil {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("client not found")
 	}
@@ -165,7 +165,7 @@ func (s userKeyStorage) GetKeyByIDAndClientID(ctx context.Context, keyID, userID
 	if keyID == "" {
 		return nil, errors.New("assertion header has no kid")
 	}
-	u := s.i.users[userID]
+	u := s.i.userByID(userID)
 	if u == nil {
 		return nil, errors.New("key not found")
 	}
@@ -177,6 +177,8 @@ func (s userKeyStorage) GetKeyByIDAndClientID(ctx context.Context, keyID, userID
 }
 
 func (i *Instance) userByLoginName(name string) *serviceUser {
+	i.dir.RLock()
+	defer i.dir.RUnlock()
 	for _, u := range i.users {
 		if name != "" && (u.userName == name || u.loginName == name) {
 			return u

@@ -36,7 +36,7 @@ func (i *Instance) introspect(app *apiApp, accessToken string) *oidc.Introspecti
 	if !ok || !t.active(time.Now()) {
 		return inactive
 	}
-	user := i.users[t.userID]
+	user := i.userByID(t.userID)
 	if user == nil {
 		return inactive
 	}
@@ -50,8 +50,10 @@ func (i *Instance) introspect(app *apiApp, accessToken string) *oidc.Introspecti
 		// from scope.
 		audience = append(slices.Clone(audience), app.clientID)
 		scopes = slices.Clone(scopes)
-		for _, role := range i.projects[app.projectID].roles {
-			scopes = append(scopes, scopeProjectRole+role)
+		if p := i.projectByID(app.projectID); p != nil {
+			for _, role := range p.roles {
+				scopes = append(scopes, scopeProjectRole+role)
+			}
 		}
 	}
 	// ZITADEL's validateIntrospectionAudience.
@@ -112,7 +114,7 @@ func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoReques
 	t, ok := i.lookup(r.Data.AccessToken)
 	var user *serviceUser
 	if ok && t.active(time.Now()) {
-		user = i.users[t.userID]
+		user = i.userByID(t.userID)
 	}
 	if user == nil {
 		return nil, op.NewStatusError(oidc.ErrAccessDenied().WithDescription("access token invalid"), http.StatusUnauthorized)

@@ -126,10 +126,13 @@ type Instance struct {
 	signingKey          *rsa.PrivateKey
 	signingKeyID        string
 
-	// The directory of record, read only after Start.
+	// The directory of record. The management calls change it after Start:
+	// read it with userByID, appByClientID and projectByID (directory.go).
+	dir      sync.RWMutex
 	projects map[string]*project     // by project ID
 	apps     map[string]*apiApp      // by client ID
 	users    map[string]*serviceUser // by user ID
+	mgmt     management
 
 	tokens tokenStore
 	stats  counters

@@ -47,6 +47,7 @@ func (i *Instance) routes() http.Handler {
 	mux.Handle(pathRevoke, i.count(&i.stats.revoke, oidcHandler))
 	mux.Handle(pathUserInfo, i.count(&i.stats.userInfo, oidcHandler))
 	mux.Handle(pathStats, i.statsHandler())
+	i.mountManagement(mux)       // management.go
 	mux.Handle("/", oidcHandler) // the library's answers for anything else
 
 	return i.logRequests(limitBody(mux))

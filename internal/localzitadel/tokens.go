@@ -335,7 +335,7 @@ func (s *server) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileGr
 			if req.Subject != req.Issuer {
 				return oidc.ErrSubjectInvalid
 			}
-			if user = i.users[req.Subject]; user == nil {
+			if user = i.userByID(req.Subject); user == nil {
 				return errors.New("user not found")
 			}
 			return nil
@@ -416,7 +416,7 @@ func (i *Instance) MintToken(u *ServiceUser, o TokenOptions) (string, error) {
 	if u == nil {
 		return "", errors.New("localzitadel: MintToken: no service user")
 	}
-	user := i.users[u.UserID]
+	user := i.userByID(u.UserID)
 	if user == nil {
 		return "", fmt.Errorf("localzitadel: MintToken: unknown service user %s", u.UserID)
 	}

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
+)
+
+// runSetup runs `combos setup` in process and returns its output.
+func runSetup(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(ctx, append([]string{"combos", "setup"}, args...), func(string) string { return "" }, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// statusOf returns the status column of the output line for what.
+func statusOf(t *testing.T, out, what string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(what) + `\s+(\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no line %q in the output:\n%s", what, out)
+	}
+	return m[1]
+}
+
+// TestSetup provisions the local ZITADEL through its management API as a
+// real one, runs the six combinations on the result, runs setup again (no
+// id changes, nothing new), and deletes what it made.
+func TestSetup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the five samples")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	z, err := localzitadel.Start(ctx, localzitadel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	admin, err := z.AddAdmin("admin", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+
+	stdout, stderr, err := runSetup(t, ctx, "-env", admin.EnvFile, "-dir", out)
+	if err != nil {
+		t.Fatalf("setup: %v\n%s%s", err, stdout, stderr)
+	}
+	t.Logf("first setup:\n%s", stdout)
+	// The local instance has the project already (its own samples use it);
+	// everything else is new.
+	want := map[string]string{
+		"project introspection-examples":                     "found",
+		"  role read:messages":                               "found",
+		"app api-jwt (private_key_jwt)":                      "created",
+		"app api-basic-authentication (client_secret_basic)": "created",
+		"service user examples-reader":                       "created",
+		"service user examples-no-role":                      "created",
+		"service user examples-jwt-reader":                   "created",
+	}
+	for what, status := range want {
+		if got := statusOf(t, stdout, what); got != status {
+			t.Errorf("%s: %s, want %s", what, got, status)
+		}
+	}
+	if !strings.Contains(stdout, "Next: go run ./combos -env "+filepath.Join(out, ".env")) {
+		t.Errorf("no next command in the output:\n%s", stdout)
+	}
+	checkModes(t, out)
+	state := readState(t, out)
+	noSecretIn(t, stdout+stderr, out, state)
+
+	// The six combinations on OUT/.env, as a user would run them next.
+	rows, err := runMatrix(ctx, filepath.Join(out, ".env"), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, r := range rows {
+		if r.skipped != "" {
+			continue
+		}
+		if len(r.num) == 1 { // "1" to "6"; negative cases are "N1"…
+			ran++
+		}
+		if !r.ok {
+			t.Errorf("%s: expected %s, got %s\n%s", r.name(), r.expected, r.got, r.detail)
+		}
+	}
+	if ran != 18 { // six combinations, three routes each
+		t.Errorf("%d combination rows ran, want 18", ran)
+	}
+
+	// Again: nothing new, the same ids, keys, secrets and PATs.
+	envBefore, _ := os.ReadFile(filepath.Join(out, ".env"))
+	stdout, stderr, err = runSetup(t, ctx, "-env", admin.EnvFile, "-dir", out)
+	if err != nil {
+		t.Fatalf("second setup: %v\n%s%s", err, stdout, stderr)
+	}
+	t.Logf("second setup:\n%s", stdout)
+	if m := regexp.MustCompile(`(?m)^.*\s(created|set)\b.*$`).FindAllString(stdout, -1); len(m) > 0 {
+		t.Errorf("the second setup made something:\n%s", strings.Join(m, "\n"))
+	}
+	envAfter, _ := os.ReadFile(filepath.Join(out, ".env"))
+	if !bytes.Equal(envBefore, envAfter) {
+		t.Errorf("OUT/.env changed on the second setup")
+	}
+	for _, f := range []string{"no-role.env", "jwt-tokens.env"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if again := readState(t, out); again.Project.ID != state.Project.ID || again.Users["examples-reader"].ID != state.Users["examples-reader"].ID {
+		t.Errorf("ids changed on the second setup")
+	}
+
+	// A lost secret is made anew, and only that.
+	delete := state.Users["examples-no-role"]
+	delete.Secret = ""
+	writeState(t, out, state)
+	stdout, _, err = runSetup(t, ctx, "-env", admin.EnvFile, "-dir", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(stdout, " created"); n != 1 {
+		t.Errorf("after losing one secret, %d lines say created, want 1:\n%s", n, stdout)
+	}
+
+	// -delete removes the users and applications setup made, keeps the
+	// project it found, and removes OUT.
+	stdout, stderr, err = runSetup(t, ctx, "-delete", "-env", admin.EnvFile, "-dir", out)
+	if err != nil {
+		t.Fatalf("delete: %v\n%s%s", err, stdout, stderr)
+	}
+	t.Logf("delete:\n%s", stdout)
+	for _, what := range []string{"service user examples-reader", "service user examples-no-role", "service user examples-jwt-reader", "app api-jwt", "app api-basic-authentication"} {
+		if got := statusOf(t, stdout, what); got != "deleted" {
+			t.Errorf("%s: %s, want deleted", what, got)
+		}
+	}
+	if got := statusOf(t, stdout, "project introspection-examples"); got != "kept" {
+		t.Errorf("project: %s, want kept (setup found it)", got)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("OUT still exists after -delete: %v", err)
+	}
+	// Gone from ZITADEL too: a new setup finds none of them.
+	stdout, _, err = runSetup(t, ctx, "-env", admin.EnvFile, "-dir", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what := range want {
+		if strings.HasPrefix(what, "service user") || strings.HasPrefix(what, "app") {
+			if got := statusOf(t, stdout, what); got != "created" {
+				t.Errorf("after -delete, %s: %s, want created", what, got)
+			}
+		}
+	}
+}
+
+// TestSetupErrors: each mistake gets an error that says what to fix.
+func TestSetupErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	z, err := localzitadel.Start(ctx, localzitadel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	noRights, err := z.AddAdmin("no-rights", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := localzitadel.Start(ctx, localzitadel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	otherAdmin, err := other.AddAdmin("admin", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notZitadel := httptest.NewServer(http.NotFoundHandler())
+	defer notZitadel.Close()
+
+	envFile := func(domain, keyFile string) string {
+		p := filepath.Join(t.TempDir(), "admin.env")
+		if err := os.WriteFile(p, []byte("ZITADEL_DOMAIN="+domain+"\nADMIN_KEY_FILE="+keyFile+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name, env string
+		want      []string
+	}{
+		{"admin without Org Owner", noRights.EnvFile,
+			[]string{"ListProjects: permission denied", "role Org Owner", noRights.UserID}},
+		{"key of another instance", envFile(z.Issuer, otherAdmin.KeyFile),
+			[]string{"ZITADEL rejected the admin key in ADMIN_KEY_FILE"}},
+		{"unreachable", envFile("http://127.0.0.1:1", noRights.KeyFile),
+			[]string{"ZITADEL_DOMAIN http://127.0.0.1:1", "cannot be reached"}},
+		{"not ZITADEL", envFile(notZitadel.URL, noRights.KeyFile),
+			[]string{"is this a ZITADEL instance?"}},
+		{"no key file", envFile(z.Issuer, filepath.Join(t.TempDir(), "missing.json")),
+			[]string{"ADMIN_KEY_FILE"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stdout, stderr, err := runSetup(t, ctx, "-env", c.env, "-dir", filepath.Join(t.TempDir(), "out"))
+			if err == nil {
+				t.Fatalf("setup succeeded:\n%s", stdout)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if strings.Contains(stdout+stderr+err.Error(), "BEGIN RSA") {
+				t.Error("a private key in the output")
+			}
+		})
+	}
+}
+
+func readState(t *testing.T, dir string) *setupState {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st setupState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	return &st
+}
+
+func writeState(t *testing.T, dir string, st *setupState) {
+	t.Helper()
+	raw, _ := json.Marshal(st)
+	if err := os.WriteFile(filepath.Join(dir, stateFile), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkModes: OUT is 0700, every file in it 0600.
+func checkModes(t *testing.T, dir string) {
+	t.Helper()
+	st, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o700 {
+		t.Errorf("%s: mode %v, want 0700", dir, st.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 8 { // three env files, four key files, setup.json
+		t.Errorf("%d files in OUT, want 8", len(entries))
+	}
+	for _, e := range entries {
+		info, _ := e.Info()
+		if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", e.Name(), info.Mode().Perm())
+		}
+	}
+}
+
+// noSecretIn fails if output holds a secret, a PAT or a private key of OUT.
+func noSecretIn(t *testing.T, output, dir string, st *setupState) {
+	t.Helper()
+	var secrets []string
+	for _, o := range st.Users {
+		secrets = append(secrets, o.Secret, o.PAT)
+	}
+	for _, o := range st.Apps {
+		secrets = append(secrets, o.Secret)
+	}
+	for _, s := range secrets {
+		if s != "" && strings.Contains(output, s) {
+			t.Errorf("a secret or PAT is in the output")
+		}
+	}
+	if strings.Contains(output, "PRIVATE KEY") {
+		t.Errorf("a private key is in the output")
+	}
+}
