@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/zitadel/go-introspection-examples/internal/assertion"
-	"github.com/zitadel/go-introspection-examples/internal/cli"
 	"github.com/zitadel/go-introspection-examples/internal/keyfile"
+	"github.com/zitadel/go-introspection-examples/internal/safetext"
 )
 
 // zitadelAPI calls ZITADEL as the admin service user.
@@ -56,7 +56,7 @@ func signIn(ctx context.Context, domain, keyFile string) (*zitadelAPI, error) {
 		return nil, fmt.Errorf("ZITADEL_DOMAIN %s: %w", domain, err)
 	}
 	if discovery.Issuer != domain || discovery.TokenEndpoint == "" || discovery.UserinfoEndpoint == "" {
-		return nil, fmt.Errorf("ZITADEL_DOMAIN %s: its discovery document names issuer %q: set ZITADEL_DOMAIN to exactly the instance URL", domain, cli.Printable(discovery.Issuer, 200))
+		return nil, fmt.Errorf("ZITADEL_DOMAIN %s: its discovery document names issuer %q: set ZITADEL_DOMAIN to exactly the instance URL", domain, safetext.Printable(discovery.Issuer, 200))
 	}
 
 	signed, err := assertion.New(key, domain).Assertion()
@@ -88,7 +88,7 @@ func signIn(ctx context.Context, domain, keyFile string) (*zitadelAPI, error) {
 		// ZITADEL answers a bad grant assertion with 400 invalid_grant or,
 		// in current versions, 500 server_error (docs/zitadel-on-the-wire.md).
 		return nil, fmt.Errorf("ZITADEL rejected the admin key in ADMIN_KEY_FILE (HTTP %d %s %s): is it the key of a service user of this instance, not deleted, and is ZITADEL_DOMAIN that instance?",
-			resp.StatusCode, cli.Printable(tok.Error, 100), cli.Printable(tok.Description, 200))
+			resp.StatusCode, safetext.Printable(tok.Error, 100), safetext.Printable(tok.Description, 200))
 	}
 	z.token = tok.AccessToken
 
@@ -167,7 +167,7 @@ func (z *zitadelAPI) do(ctx context.Context, method, path, name string, req, res
 		Message string          `json:"message"`
 	}
 	if mt == "application/json" && json.Unmarshal(raw, &connectErr) == nil && len(connectErr.Code) > 0 {
-		e.code, e.message = codeName(connectErr.Code), cli.Printable(connectErr.Message, 300)
+		e.code, e.message = codeName(connectErr.Code), safetext.Printable(connectErr.Message, 300)
 	}
 	return e
 }
