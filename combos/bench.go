@@ -18,6 +18,7 @@ import (
 
 	"github.com/zitadel/go-introspection-examples/internal/cli"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
+	"github.com/zitadel/go-introspection-examples/internal/tokenrequest"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
@@ -230,7 +231,7 @@ func thousandCalls(ctx context.Context, client *http.Client, z *localzitadel.Ins
 	u := z.Reader
 	source := tokensource.New(func(ctx context.Context) (*tokensource.Token, error) {
 		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"openid urn:zitadel:iam:org:project:id:" + z.ProjectID + ":aud"}}
-		return tokensource.Request(ctx, client, z.TokenURL, form, func(req *http.Request) {
+		return tokenrequest.Post(ctx, client, z.TokenURL, form, func(req *http.Request) {
 			req.SetBasicAuth(url.QueryEscape(u.UserName), url.QueryEscape(u.ClientSecret))
 		})
 	})

@@ -1,16 +1,25 @@
 package main
 
 import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/zitadel/go-introspection-examples/internal/clienttest"
+	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
+	"github.com/zitadel/go-introspection-examples/internal/tokenrequest"
+	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
-func TestRun(t *testing.T) {
-	clienttest.Test(t, clienttest.Sample{
+func TestEndToEnd(t *testing.T) {
+	clienttest.Test(t, clienttest.Client{
 		Name:            "service-user-client-credentials",
 		Run:             run,
-		Setup:           clientCredentialsGrant,
 		Required:        []string{"ZITADEL_DOMAIN", "PROJECT_ID", "CLIENT_ID", "CLIENT_SECRET"},
 		Grant:           true,
 		ServerErrorHint: "ZITADEL has a problem of its own; try again later",
@@ -29,4 +38,32 @@ func TestRun(t *testing.T) {
 					"hint: check CLIENT_ID (the service user's user name, not its id) and CLIENT_SECRET"}},
 		},
 	})
+}
+
+// A refused grant names the settings behind its usual cause; the answers are
+// ZITADEL's shapes (docs/zitadel-on-the-wire.md, "Token endpoint").
+func TestRefusedGrantNamesTheSettings(t *testing.T) {
+	tests := []struct{ status, answer, hint string }{
+		{"400", `{"error":"invalid_request","error_description":"Errors.User.Machine.Secret.Invalid"}`, "check CLIENT_ID (the service user's user name, not its id) and CLIENT_SECRET"},
+		{"400", `{"error":"invalid_client","error_description":"client authentication failed"}`, "check CLIENT_ID (the service user's user name, not its id) and CLIENT_SECRET"},
+		{"401", `{"error":"unauthorized_client"}`, "check CLIENT_ID (the service user's user name, not its id) and CLIENT_SECRET"},
+		{"400", `{"error":"invalid_scope","error_description":"project not found"}`, "check PROJECT_ID"},
+		{"500", `{"error":"server_error","error_description":"Errors.Internal"}`, "ZITADEL has a problem of its own; try again later"},
+	}
+	for _, tt := range tests {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			status, _ := strconv.Atoi(tt.status)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			io.WriteString(w, tt.answer)
+		}))
+		grant := serviceuser.Grant{Issuer: srv.URL, TokenURL: srv.URL + "/oauth/v2/token", Scope: serviceuser.Scope("1")}
+		fetch := clientCredentialsGrant("reader", "not-the-secret", grant, tokensource.HTTPClient(time.Second))
+		_, err := fetch(t.Context())
+		srv.Close()
+		var refused *tokenrequest.Error
+		if !errors.As(err, &refused) || !strings.HasPrefix(refused.UserHint(), tt.hint) {
+			t.Errorf("%s %s: got %v, hint %q; want a hint %q…", tt.status, tt.answer, err, refused.UserHint(), tt.hint)
+		}
+	}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/keyfile"
 	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
+	"github.com/zitadel/go-introspection-examples/internal/tokenrequest"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
@@ -43,26 +44,37 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return serviceuser.Run(ctx, serviceuser.Sample{
-		Name:     "service-user-jwt",
-		Setup:    jwtBearerGrant,
-		Rejected: serviceuser.RejectedGrant,
-	}, args, getenv, stdout, stderr)
+	// Settings: flags, API_BASE_URL, the token request's, and this client's key file.
+	settings, env, err := serviceuser.LoadSettings("service-user-jwt", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	grant := serviceuser.ReadGrant(env)
+	keyFile := env.Path("CLIENT_PRIVATE_KEY_FILE_PATH", "the path of the service user's JSON key file")
+	if err := env.Err(); err != nil {
+		return err
+	}
+
+	// How this client gets a token: the JWT bearer grant with the service user's key.
+	httpClient := tokensource.HTTPClient(settings.Timeout)
+	fetch, err := jwtBearerGrant(keyFile, grant, httpClient)
+	if err != nil {
+		return config.Invalid("CLIENT_PRIVATE_KEY_FILE_PATH", err)
+	}
+
+	// The source reuses the token; the client sends it, and renews it once after a 401.
+	tokens := tokensource.New(fetch)
+	client := tokensource.NewClient(tokens, httpClient)
+	return serviceuser.CallRoutes(ctx, settings, tokens, client, stdout, stderr, serviceuser.RejectedGrant)
 }
 
 // jwtBearerGrant loads the service user's key file and returns the token
-// request of the JWT bearer grant (RFC 7523 §2.1).
-func jwtBearerGrant(env *config.Env, client *http.Client) tokensource.Fetch {
-	grant := serviceuser.ReadGrant(env)
+// request of the JWT bearer grant (RFC 7523 §2.1), sent with client.
+func jwtBearerGrant(keyFile string, grant serviceuser.Grant, client *http.Client) (tokensource.Fetch, error) {
 	// The service user's key (console: service user → Keys → New, type JSON).
-	path := env.Path("CLIENT_PRIVATE_KEY_FILE_PATH", "the path of the service user's JSON key file")
-	if path == "" {
-		return nil
-	}
-	key, err := keyfile.LoadServiceAccount(path)
+	key, err := keyfile.LoadServiceAccount(keyFile)
 	if err != nil {
-		env.Problem(fmt.Errorf("CLIENT_PRIVATE_KEY_FILE_PATH: %w", err))
-		return nil
+		return nil, err
 	}
 
 	// The grant assertion says "I am this service user" (iss = sub = its user
@@ -79,6 +91,12 @@ func jwtBearerGrant(env *config.Env, client *http.Client) tokensource.Fetch {
 			"assertion":  {signed},
 			"scope":      {grant.Scope},
 		}
-		return tokensource.Request(ctx, client, grant.TokenURL, form, nil)
-	}
+		tok, err := tokenrequest.Post(ctx, client, grant.TokenURL, form, nil)
+		// ZITADEL answers an assertion it cannot verify (unknown, deleted or
+		// expired key, bad signature) with 500 server_error "Errors.Internal";
+		// older versions with 400 invalid_grant. Either way: check the key.
+		return tok, tokenrequest.WithHint(err, keyFileHint, "server_error", "invalid_grant")
+	}, nil
 }
+
+const keyFileHint = "is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance, not deleted or expired? ZITADEL refuses an assertion it cannot verify with server_error (older versions: invalid_grant); if the key is right, try again later"

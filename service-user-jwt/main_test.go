@@ -1,21 +1,35 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
 	"github.com/zitadel/go-introspection-examples/internal/clienttest"
+	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
+	"github.com/zitadel/go-introspection-examples/internal/tokenrequest"
+	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
-func TestRun(t *testing.T) {
-	clienttest.Test(t, clienttest.Sample{
+func TestEndToEnd(t *testing.T) {
+	clienttest.Test(t, clienttest.Client{
 		Name:            "service-user-jwt",
 		Run:             run,
-		Setup:           jwtBearerGrant,
 		Required:        []string{"ZITADEL_DOMAIN", "PROJECT_ID", "CLIENT_PRIVATE_KEY_FILE_PATH"},
 		Grant:           true,
-		ServerErrorHint: "ZITADEL answers a grant assertion it cannot verify with server_error too: is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance",
+		ServerErrorHint: "is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance, not deleted or expired?",
 		Cases: []clienttest.Case{
 			{Name: "key file of the API application, not of a service user", Code: 2,
 				Prepare: func(_ *testing.T, w *clienttest.World, env map[string]string) {
@@ -32,8 +46,67 @@ func TestRun(t *testing.T) {
 					// The Reader's ids with another private key, as a key of another instance.
 					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = apiservertest.ForeignKeyFile(t, w.Zitadel.Reader.KeyFile)
 				},
-				Stderr: []string{"error: ZITADEL refused the token request: invalid_grant",
-					"hint: is CLIENT_PRIVATE_KEY_FILE_PATH a service-user key of this instance?"}},
+				// Current ZITADEL answers 500 server_error, older versions 400 invalid_grant: the hint is the same.
+				Stderr: []string{"error: ZITADEL refused the token request: ",
+					"hint: is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance, not deleted or expired?"}},
 		},
 	})
+}
+
+// A refused grant names the settings behind its usual cause, for current
+// ZITADEL (500 server_error) as for older versions (400 invalid_grant).
+func TestRefusedGrantNamesTheSettings(t *testing.T) {
+	keyFile := writeKeyFile(t)
+	tests := []struct {
+		status       int
+		answer, hint string
+	}{
+		{500, `{"error":"server_error","error_description":"Errors.Internal"}`, "is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance"},
+		{400, `{"error":"invalid_grant","error_description":"assertion invalid"}`, "is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance"},
+		{400, `{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc"}`, "is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance"},
+		{400, `{"error":"invalid_scope","error_description":"project not found"}`, "check PROJECT_ID"},
+		{400, `{"error":"unsupported_grant_type"}`, ""},
+	}
+	for _, tt := range tests {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(tt.status)
+			io.WriteString(w, tt.answer)
+		}))
+		grant := serviceuser.Grant{Issuer: srv.URL, TokenURL: srv.URL + "/oauth/v2/token", Scope: serviceuser.Scope("1")}
+		fetch, err := jwtBearerGrant(keyFile, grant, tokensource.HTTPClient(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = fetch(t.Context())
+		srv.Close()
+		var refused *tokenrequest.Error
+		if !errors.As(err, &refused) || !strings.HasPrefix(refused.UserHint(), tt.hint) || (tt.hint == "") != (refused.UserHint() == "") {
+			t.Errorf("%d %s: got %v, hint %q; want a hint %q…", tt.status, tt.answer, err, refused.UserHint(), tt.hint)
+		}
+		if strings.ContainsAny(refused.Error(), "\n\x1b") {
+			t.Errorf("the error is not one printable line: %q", refused.Error())
+		}
+	}
+}
+
+// writeKeyFile writes a service-user key file of ZITADEL's format with a new key.
+func writeKeyFile(t *testing.T) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(map[string]string{
+		"type": "serviceaccount", "keyId": "k1", "userId": "u1",
+		"key": string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "key.json")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -18,13 +18,11 @@ package main
 import (
 	"context"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/zitadel/go-introspection-examples/internal/cli"
-	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
@@ -36,19 +34,31 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return serviceuser.Run(ctx, serviceuser.Sample{
-		Name:     "service-user-pat",
-		Setup:    personalAccessToken,
-		Rejected: "the API does not accept the PAT: it was deleted, has expired, or is of another ZITADEL instance; a PAT cannot be refreshed: create a new one (console: service user → Personal Access Tokens)",
-	}, args, getenv, stdout, stderr)
+	// Settings: flags, API_BASE_URL and the PAT.
+	settings, env, err := serviceuser.LoadSettings("service-user-pat", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	pat := env.String("PAT", "a personal access token of the service user")
+	if err := env.Err(); err != nil {
+		return err
+	}
+
+	// How this client gets a token: it has one already.
+	tokens := tokensource.New(personalAccessToken(pat))
+	client := tokensource.NewClient(tokens, tokensource.HTTPClient(settings.Timeout))
+	return serviceuser.CallRoutes(ctx, settings, tokens, client, stdout, stderr, rejectedPAT)
 }
 
-// personalAccessToken reads the PAT (console: service user → Personal Access
-// Tokens → New; shown only once) and hands it out as the access token. It
-// has no expires_in, so the token source never replaces it.
-func personalAccessToken(env *config.Env, _ *http.Client) tokensource.Fetch {
-	pat := env.String("PAT", "a personal access token of the service user")
+// personalAccessToken hands out the PAT (console: service user → Personal
+// Access Tokens → New; shown only once) as the access token. It has no
+// expiry the source knows, so the source never replaces it, and after a
+// 401 it has nothing new to send.
+func personalAccessToken(pat string) tokensource.Fetch {
 	return func(context.Context) (*tokensource.Token, error) {
 		return &tokensource.Token{AccessToken: pat, TokenType: "Bearer"}, nil
 	}
 }
+
+// rejectedPAT is the hint when the API rejects the PAT.
+const rejectedPAT = "the API does not accept the PAT: it was deleted, has expired, or is of another ZITADEL instance; a PAT cannot be refreshed: create a new one (console: service user → Personal Access Tokens)"

@@ -8,12 +8,11 @@ import (
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
-func TestRun(t *testing.T) {
+func TestEndToEnd(t *testing.T) {
 	rejected := "hint: the API does not accept the PAT: it was deleted, has expired, or is of another ZITADEL instance"
-	clienttest.Test(t, clienttest.Sample{
+	clienttest.Test(t, clienttest.Client{
 		Name:     "service-user-pat",
 		Run:      run,
-		Setup:    personalAccessToken,
 		Required: []string{"PAT"},
 		Cases: []clienttest.Case{
 			// A PAT cannot be renewed: one call per route, no retry.

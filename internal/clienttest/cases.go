@@ -3,15 +3,12 @@ package clienttest
 import (
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/zitadel/go-introspection-examples/internal/api"
-	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
-	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
 // The lines of a successful run.
@@ -26,7 +23,7 @@ func noRoleUser(z *localzitadel.Instance) *localzitadel.ServiceUser    { return 
 func jwtReaderUser(z *localzitadel.Instance) *localzitadel.ServiceUser { return z.JWTReader }
 
 // sharedCases are the cases every service-user sample passes.
-func sharedCases(s Sample) []Case {
+func sharedCases(s Client) []Case {
 	missing := make([]string, len(s.Required))
 	for i, name := range s.Required {
 		missing[i] = "config: " + name + " is not set"
@@ -88,9 +85,9 @@ func sharedCases(s Sample) []Case {
 // tokenEndpointFaults are the ways ZITADEL's token endpoint can fail a
 // client: each must end in one error line and a hint, exit code 1, and
 // neither a panic nor a secret; the answers' tokens are secrets too.
-func tokenEndpointFaults(s Sample) []Case {
+func tokenEndpointFaults(s Client) []Case {
 	const notToken = "error: token endpoint answered HTTP "
-	huge := `{"access_token":"` + strings.Repeat("A", 8*tokensource.MaxBody) + `"}`
+	huge := `{"access_token":"` + strings.Repeat("A", 8<<20) + `"}`
 	faults := []struct {
 		name   string
 		fault  func(w *World) localzitadel.Fault
@@ -132,101 +129,3 @@ const (
 	apiURLNotRunning   = "http://127.0.0.1:9"
 	tokenURLNotRunning = "http://127.0.0.1:9/oauth/v2/token"
 )
-
-// testTokenSource checks the sample's token source against the API directly:
-// reuse, renewal after a 401 and before expiry.
-func testTokenSource(t *testing.T, s Sample) {
-	wantTokens := func(n int64) int64 {
-		if !s.Grant {
-			return 0
-		}
-		return n
-	}
-
-	t.Run("1000 calls cost one token request and one introspection", func(t *testing.T) {
-		t.Parallel()
-		w := Start(t, localzitadel.Options{})
-		api := w.API(t, s, w.Zitadel.Reader)
-		var wg sync.WaitGroup
-		for range 10 {
-			wg.Go(func() {
-				for range 100 {
-					if r := api.Get(t.Context(), serviceuser.RoutePrivate); r.Status != http.StatusOK {
-						t.Errorf("got %+v", r)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		st := w.Zitadel.Stats()
-		if st.Token != wantTokens(1) || st.Introspect != 1 {
-			t.Errorf("%d token requests and %d introspections, want %d and 1", st.Token, st.Introspect, wantTokens(1))
-		}
-	})
-
-	if !s.Grant {
-		return
-	}
-	// The issuer drops a token the API has not seen yet (so no introspection
-	// answer is cached for it): the 401 costs one new token, and the call passes.
-	for name, drop := range map[string]func(z *localzitadel.Instance, token string){
-		"a revoked token is replaced once":  (*localzitadel.Instance).Revoke,
-		"an expired token is replaced once": (*localzitadel.Instance).Expire,
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			w := Start(t, localzitadel.Options{})
-			api := w.API(t, s, w.Zitadel.Reader)
-			tok, err := api.Tokens.Token(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			drop(w.Zitadel, tok.AccessToken)
-			for range 3 {
-				if r := api.Get(t.Context(), serviceuser.RoutePrivate); r.Status != http.StatusOK {
-					t.Fatalf("got %+v, want 200", r)
-				}
-			}
-			if n := w.Zitadel.Stats().Token; n != 2 {
-				t.Errorf("%d token requests, want 2", n)
-			}
-		})
-	}
-
-	t.Run("a token is renewed shortly before it expires", func(t *testing.T) {
-		t.Parallel()
-		w := Start(t, localzitadel.Options{AccessTokenLifetime: 2 * time.Second})
-		api := w.API(t, s, w.Zitadel.Reader)
-		first, err := api.Tokens.Token(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if first.Expiry.IsZero() {
-			t.Fatal("the token has no expiry")
-		}
-		time.Sleep(time.Until(first.Expiry))
-		if r := api.Get(t.Context(), serviceuser.RoutePrivate); r.Status != http.StatusOK {
-			t.Fatalf("got %+v, want 200", r)
-		}
-		if n := w.Zitadel.Stats().Token; n != 2 {
-			t.Errorf("%d token requests, want 2", n)
-		}
-	})
-}
-
-// API returns the serviceuser.API of the sample for user, as Run builds it.
-func (w *World) API(t *testing.T, s Sample, user *localzitadel.ServiceUser) *serviceuser.API {
-	t.Helper()
-	file := writeEnv(t, w.Zitadel.Env(user, w.APIURL))
-	env, err := config.Load(func(string) string { return "" }, file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := tokensource.HTTPClient(tokensource.DefaultTimeout)
-	fetch := s.Setup(env, client)
-	if err := env.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return &serviceuser.API{BaseURL: w.APIURL, Client: client, Tokens: tokensource.New(fetch)}
-}

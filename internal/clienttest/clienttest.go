@@ -1,8 +1,7 @@
 // Package clienttest runs a service-user sample end to end: a local ZITADEL
 // (internal/localzitadel), the API of internal/apiserver in front of it on
 // 127.0.0.1:0, and the sample's run function, with the cases all three
-// samples share. Only the samples' tests import it: a copied-out sample does
-// not need it.
+// samples share. Only tests import it: a copied-out sample does not need it.
 package clienttest
 
 import (
@@ -21,23 +20,19 @@ import (
 
 	"github.com/joho/godotenv"
 
+	"github.com/zitadel/go-introspection-examples/internal/api"
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
 	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
 	"github.com/zitadel/go-introspection-examples/internal/cli"
-	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
-	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
-	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
-// Sample is the sample under test.
-type Sample struct {
+// Client is the client sample under test.
+type Client struct {
 	Name string
 	// Run is the sample's run function.
 	Run func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
-	// Setup is the sample's serviceuser.Sample.Setup.
-	Setup func(env *config.Env, client *http.Client) tokensource.Fetch
 	// Required are the settings without a default.
 	Required []string
 	// Grant: the sample asks ZITADEL's token endpoint for tokens (not so with a PAT).
@@ -137,9 +132,8 @@ func ClosedURL(t *testing.T) string {
 	return u
 }
 
-// Test runs the shared cases and s.Cases, each against a World of its own,
-// and the token source checks.
-func Test(t *testing.T, s Sample) {
+// Test runs the shared cases and s.Cases, each against a World of its own.
+func Test(t *testing.T, s Client) {
 	for _, c := range append(sharedCases(s), s.Cases...) {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
@@ -147,11 +141,10 @@ func Test(t *testing.T, s Sample) {
 			w.Check(t, s, c)
 		})
 	}
-	testTokenSource(t, s)
 }
 
 // Check runs c and checks exit code, output, token requests and secrets.
-func (w *World) Check(t *testing.T, s Sample, c Case) {
+func (w *World) Check(t *testing.T, s Client, c Case) {
 	t.Helper()
 	user := w.Zitadel.Reader
 	if c.User != nil {
@@ -203,7 +196,7 @@ func (w *World) checkPrintedToken(t *testing.T, out string, env map[string]strin
 	if !ok || tok == "" || strings.ContainsAny(tok, " \t\r\n") {
 		t.Fatalf("stdout is %q, want a token and a newline", out)
 	}
-	req, _ := http.NewRequest(http.MethodGet, w.APIURL+serviceuser.RoutePrivate, nil)
+	req, _ := http.NewRequest(http.MethodGet, w.APIURL+api.RoutePrivate, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -9,35 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
+	"github.com/zitadel/go-introspection-examples/internal/api"
 	"github.com/zitadel/go-introspection-examples/internal/safetext"
-	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
-// The routes of the API samples (blog section 3), in the order they are called.
-const (
-	RoutePublic  = "/api/public"
-	RoutePrivate = "/api/private"
-	RouteScoped  = "/api/private-scoped"
-)
-
-// Routes are called in this order.
-var Routes = []string{RoutePublic, RoutePrivate, RouteScoped}
-
-// Role is the role /api/private-scoped requires.
-const Role = "read:messages"
-
-// API calls the API samples' routes with tokens from Tokens; safe for
-// concurrent use.
-type API struct {
-	BaseURL string
-	Client  *http.Client
-	Tokens  *tokensource.Source
-
-	mu      sync.Mutex
-	retried *tokensource.Token // the last token fetched after a 401
-}
+// maxAnswer bounds what is read of an answer: the API's are a few hundred bytes.
+const maxAnswer = 1 << 20
 
 // Result is the API's answer on one route; with -json it is printed as is.
 type Result struct {
@@ -52,64 +30,24 @@ type Result struct {
 	err error // for the hint
 }
 
-// Get calls route with the current token. After a 401 it tries once more
-// with a new token: a token may be revoked or expire early, and that must
-// cost one token request, not a loop. When a new token is rejected too, the
-// cause is not the token's age (more often its audience), and Get stops
-// asking for new ones.
-func (a *API) Get(ctx context.Context, route string) Result {
-	tok, err := a.Tokens.Token(ctx)
+// Call calls route of the API at baseURL with client, which adds the token
+// (tokensource.NewClient), and reads the answer.
+func Call(ctx context.Context, client *http.Client, baseURL, route string) Result {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+route, nil)
 	if err != nil {
 		return noAnswer(route, err)
 	}
-	r := a.get(ctx, route, tok)
-	if r.Status != http.StatusUnauthorized {
-		return r
-	}
-	fresh, err := a.renew(ctx, tok)
-	if err != nil {
-		return noAnswer(route, err)
-	}
-	// nil: a new token was rejected before. A PAT source hands out the same
-	// PAT again: nothing to retry with.
-	if fresh == nil || fresh.AccessToken == tok.AccessToken {
-		return r
-	}
-	return a.get(ctx, route, fresh)
-}
-
-// renew returns a new token after rejected got a 401, or nil if rejected
-// was itself a renewed token.
-func (a *API) renew(ctx context.Context, rejected *tokensource.Token) (*tokensource.Token, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if rejected == a.retried {
-		return nil, nil
-	}
-	a.Tokens.Invalidate(rejected)
-	fresh, err := a.Tokens.Token(ctx)
-	if err != nil {
-		return nil, err
-	}
-	a.retried = fresh
-	return fresh, nil
-}
-
-func (a *API) get(ctx context.Context, route string, tok *tokensource.Token) Result {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.BaseURL+route, nil)
-	if err != nil {
-		return noAnswer(route, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken) // RFC 6750 §2.1
 	req.Header.Set("Accept", "application/json")
-	resp, err := a.Client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return noAnswer(route, err)
 	}
 	defer resp.Body.Close()
 	// A body cut short is judged like any body that is not the API's JSON.
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, tokensource.MaxBody))
-	return answer(route, resp.StatusCode, resp.Header.Get("Content-Type"), raw, tok.AccessToken)
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	// The token this answer is about, should the API quote it back.
+	token, _ := strings.CutPrefix(resp.Request.Header.Get("Authorization"), "Bearer ")
+	return answer(route, resp.StatusCode, resp.Header.Get("Content-Type"), raw, token)
 }
 
 // answer reads the API's answer on route to a request with token:
@@ -135,7 +73,7 @@ func answer(route string, status int, contentType string, raw []byte, token stri
 	case status == http.StatusOK,
 		// The right answer for a user without the role; a 403 of another
 		// kind (a firewall's, say) is not.
-		route == RouteScoped && status == http.StatusForbidden && r.Code == "insufficient_scope":
+		route == api.RoutePrivateScoped && status == http.StatusForbidden && r.Code == "insufficient_scope":
 		r.OK = true
 	default:
 		r.err = fmt.Errorf("%s answered %d %s", route, r.Status, r.Code)
@@ -171,7 +109,7 @@ func (r Result) Line() string {
 	case r.Status == http.StatusOK:
 		text = r.Message
 	case r.OK && r.Status == http.StatusForbidden:
-		text = fmt.Sprintf("%s: the service user lacks the role %s", r.Code, Role)
+		text = fmt.Sprintf("%s: the service user lacks the role %s", r.Code, api.RoleReadMessages)
 	case r.Description != "":
 		text = r.Code + ": " + r.Description
 	case r.Code != "":

@@ -1,10 +1,10 @@
-// Package serviceuser is what the three service-user clients share (blog
-// section 4): the command line, the settings they have in common, the token
-// source, and calling the API's three routes with the token.
+// Package serviceuser is what the three service-user clients call (blog
+// section 4): their command line and the settings they share, and calling
+// the API's three routes with a token and printing the answers.
 //
-// A sample brings only how it gets its token: a JWT bearer grant with a key
-// file (4.1.1), a client_credentials grant with a secret (4.1.2), or a
-// personal access token (4.2).
+// How a client gets its token (a JWT bearer grant with a key file, 4.1.1; a
+// client_credentials grant with a secret, 4.1.2; a personal access token,
+// 4.2) is the sample's own code.
 package serviceuser
 
 import (
@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
+	"github.com/zitadel/go-introspection-examples/internal/api"
 	"github.com/zitadel/go-introspection-examples/internal/cli"
 	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
@@ -24,75 +26,72 @@ import (
 // DefaultAPIBaseURL is where the API samples listen by default.
 const DefaultAPIBaseURL = "http://localhost:5000"
 
-// Sample is what a client plugs in.
-type Sample struct {
-	// Name is the program's name, e.g. "service-user-jwt".
-	Name string
-	// Setup reads the sample's own settings from env, recording problems
-	// there, and returns how the sample gets a token. client is the HTTP
-	// client for the token request.
-	Setup func(env *config.Env, client *http.Client) tokensource.Fetch
-	// Rejected is the hint printed when the API rejects a token that was
-	// just obtained (401 twice): the usual cause for this kind of token.
-	Rejected string
+// Settings are what every client reads from its command line and environment.
+type Settings struct {
+	BaseURL    string        // API_BASE_URL
+	Timeout    time.Duration // -timeout: per request to ZITADEL or the API
+	PrintToken bool          // -print-token: print the token only, call nothing
+	JSON       bool          // -json: one JSON object per route
 }
 
-// Run is the whole program of a service-user client: it parses args, reads
-// the settings, gets a token and, unless -print-token, calls the three routes
-// of API_BASE_URL and prints one line (or, with -json, one JSON object) per
-// route. Errors and hints go to stderr; see cli.ExitCode for the exit codes.
-func Run(ctx context.Context, s Sample, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet(s.Name, flag.ContinueOnError)
+// LoadSettings parses the command line of the program name (-env FILE,
+// -timeout, -print-token, -json) and reads API_BASE_URL. The sample reads
+// its own settings from the returned env, then calls env.Err, which reports
+// every problem at once.
+func LoadSettings(name string, args []string, getenv func(string) string, stderr io.Writer) (Settings, *config.Env, error) {
+	var s Settings
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	printToken := fs.Bool("print-token", false, "print only the access token, for curl, and call nothing")
-	asJSON := fs.Bool("json", false, "print one JSON object per route instead of a line")
+	fs.BoolVar(&s.PrintToken, "print-token", false, "print only the access token, for curl, and call nothing")
+	fs.BoolVar(&s.JSON, "json", false, "print one JSON object per route instead of a line")
 	envFile := fs.String("env", "", "read settings from `FILE` instead of the nearest .env")
-	timeout := fs.Duration("timeout", tokensource.DefaultTimeout, "give up on a request to ZITADEL or the API after `DURATION`")
+	fs.DurationVar(&s.Timeout, "timeout", tokensource.DefaultTimeout, "give up on a request to ZITADEL or the API after `DURATION`")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [-env FILE] [-timeout DURATION] [-print-token | -json]\n\n", s.Name)
-		fmt.Fprintf(stderr, "Gets an access token and calls %s, %s and %s of API_BASE_URL with it.\n\n", RoutePublic, RoutePrivate, RouteScoped)
+		fmt.Fprintf(stderr, "usage: %s [-env FILE] [-timeout DURATION] [-print-token | -json]\n\n", name)
+		fmt.Fprintf(stderr, "Gets an access token and calls %s, %s and %s of API_BASE_URL with it.\n\n", api.RoutePublic, api.RoutePrivate, api.RoutePrivateScoped)
 		fs.PrintDefaults()
 	}
 	if err := cli.ParseFlags(fs, args[1:]); err != nil {
-		return err
+		return s, nil, err
 	}
-	if *printToken && *asJSON {
-		return &cli.UsageError{Err: errors.New("-print-token and -json exclude each other")}
+	if s.PrintToken && s.JSON {
+		return s, nil, &cli.UsageError{Err: errors.New("-print-token and -json exclude each other")}
 	}
-	if *timeout <= 0 {
-		return &cli.UsageError{Err: errors.New("-timeout must be more than 0, e.g. 30s")}
+	if s.Timeout <= 0 {
+		return s, nil, &cli.UsageError{Err: errors.New("-timeout must be more than 0, e.g. 30s")}
 	}
-
 	env, err := config.Load(getenv, *envFile)
 	if err != nil {
-		return err
+		return s, nil, err
 	}
-	baseURL := env.OptionalURL("API_BASE_URL", DefaultAPIBaseURL, DefaultAPIBaseURL)
-	client := tokensource.HTTPClient(*timeout)
-	fetch := s.Setup(env, client)
-	if err := env.Err(); err != nil {
-		return err
-	}
+	s.BaseURL = env.OptionalURL("API_BASE_URL", DefaultAPIBaseURL, DefaultAPIBaseURL)
+	return s, env, nil
+}
 
-	tokens := tokensource.New(fetch)
+// CallRoutes gets a token from tokens and, unless -print-token, calls the
+// three routes of the API at s.BaseURL with client (which sends the token)
+// and prints one line (or, with -json, one JSON object) per route. Errors
+// and one hint go to stderr; rejected is the hint when the API rejects the
+// token: the usual cause for this kind of token. See cli.ExitCode for the
+// exit codes.
+func CallRoutes(ctx context.Context, s Settings, tokens *tokensource.Source, client *http.Client, stdout, stderr io.Writer, rejected string) error {
 	tok, err := tokens.Token(ctx)
 	if err != nil {
 		return report(stderr, err, "")
 	}
-	if *printToken {
+	if s.PrintToken {
 		// The only place a token is ever printed: on request, alone, for
 		// curl -H "Authorization: Bearer $(go run ./service-user-jwt -print-token)".
 		_, err := fmt.Fprintln(stdout, tok.AccessToken)
 		return err
 	}
 
-	api := &API{BaseURL: baseURL, Client: client, Tokens: tokens}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	var failed *Result
-	for _, route := range Routes {
-		r := api.Get(ctx, route)
-		if *asJSON {
+	for _, route := range api.Routes {
+		r := Call(ctx, client, s.BaseURL, route)
+		if s.JSON {
 			if err := enc.Encode(r); err != nil {
 				return err
 			}
@@ -106,16 +105,17 @@ func Run(ctx context.Context, s Sample, args []string, getenv func(string) strin
 	if failed == nil {
 		return nil
 	}
-	return report(stderr, failed.err, failed.hint(baseURL, s.Rejected))
+	return report(stderr, failed.err, failed.hint(s.BaseURL, rejected))
 }
 
 // report prints what went wrong and one hint, and returns cli.ErrFailed:
-// one clear message instead of a chain of wrapped ones. A failed token
-// request brings its own hint, which names the setting to check.
+// one clear message instead of a chain of wrapped ones. An error that knows
+// its usual cause (a refused token request) brings its own hint, which names
+// the setting to check.
 func report(stderr io.Writer, err error, hint string) error {
-	var tokenErr *tokensource.Error
-	if errors.As(err, &tokenErr) {
-		hint = tokenErr.Hint
+	var hinted interface{ UserHint() string }
+	if errors.As(err, &hinted) {
+		hint = hinted.UserHint()
 	}
 	fmt.Fprintln(stderr, "error:", err)
 	if hint != "" {

@@ -1,23 +1,26 @@
-// Package tokensource gets access tokens for a service user and reuses them,
-// in the idiom of golang.org/x/oauth2 (Token, TokenSource, ReuseTokenSource),
-// written on the standard library.
+// Package tokensource gets access tokens for a service user, reuses them, and
+// sends them, in the idiom of golang.org/x/oauth2 (Token, ReuseTokenSource,
+// Transport, NewClient), written on the standard library.
 //
 // A sample supplies the one thing that differs between grants: a Fetch
 // function that asks ZITADEL for a token (blog sections 4.1.1 and 4.1.2) or
 // hands out a personal access token (4.2). Source calls it as rarely as it can:
 // once at the start, again shortly before the token expires, and once after the
-// API rejected the token (Invalidate).
+// API rejected the token. NewClient gives an *http.Client that does all that
+// on every request, to the samples' API or any other.
 package tokensource
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
 )
 
-// Token is an access token. Its String and LogValue never show AccessToken, so
-// a token printed or logged by mistake does not leak.
+// Token is an access token. fmt, log/slog and encoding/json never show
+// AccessToken, whether they get a Token or a *Token, so a token printed or
+// logged by mistake does not leak; only AccessToken itself is the secret.
 type Token struct {
 	AccessToken string
 	TokenType   string    // "Bearer" for every ZITADEL token
@@ -25,19 +28,25 @@ type Token struct {
 }
 
 // String describes the token without its value.
-func (t *Token) String() string {
+func (t Token) String() string {
 	if t.Expiry.IsZero() {
 		return fmt.Sprintf("%s token [REDACTED]", t.TokenType)
 	}
 	return fmt.Sprintf("%s token [REDACTED] expiring %s", t.TokenType, t.Expiry.Format(time.RFC3339))
 }
 
-// Format makes every fmt verb print String.
-func (t *Token) Format(f fmt.State, _ rune) { fmt.Fprint(f, t.String()) }
+// Format makes every fmt verb, %#v included, print String.
+func (t Token) Format(f fmt.State, _ rune) { fmt.Fprint(f, t.String()) }
 
 // LogValue keeps the token value out of log/slog output.
-func (t *Token) LogValue() slog.Value {
+func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("type", t.TokenType), slog.Time("expiry", t.Expiry))
+}
+
+// MarshalJSON keeps the token value out of JSON, e.g. a struct that holds a
+// Token and is logged as JSON.
+func (t Token) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"token_type": t.TokenType, "expiry": t.Expiry, "access_token": "[REDACTED]"})
 }
 
 // Fetch gets a new token: a token request to ZITADEL, or a PAT read from the settings.

@@ -3,6 +3,7 @@ package tokensource
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -168,13 +169,31 @@ func TestWaitingCallerGivesUpWithItsContext(t *testing.T) {
 	}
 }
 
-func TestTokenIsRedacted(t *testing.T) {
+func TestPrintingATokenByMistakeNeverShowsIt(t *testing.T) {
 	tok := &Token{AccessToken: "s3cr3t-access-token", TokenType: "Bearer", Expiry: time.Unix(1_700_000_000, 0)}
+	holder := struct {
+		Token  Token
+		Ptr    *Token
+		Tokens []Token
+	}{*tok, tok, []Token{*tok}}
 	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("got", "token", tok)
-	for _, out := range []string{fmt.Sprint(tok), fmt.Sprintf("%+v %#v %s %q", tok, tok, tok, tok), tok.String(), logged.String()} {
+	logger := slog.New(slog.NewJSONHandler(&logged, nil))
+	logger.Info("got", "token", tok, "value", *tok)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("got", "token", tok, "value", *tok, "holder", holder)
+	asJSON, err := json.Marshal(holder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{
+		fmt.Sprint(tok), fmt.Sprint(*tok), fmt.Sprintf("%+v %#v %s %q %v", tok, tok, tok, tok, tok),
+		fmt.Sprintf("%+v %#v %s %q %v %x", *tok, *tok, *tok, *tok, *tok, *tok), fmt.Sprintf("%+v %#v", holder, holder),
+		tok.String(), logged.String(), string(asJSON),
+	} {
 		if strings.Contains(out, tok.AccessToken) {
 			t.Errorf("token value in %q", out)
 		}
+	}
+	if !strings.Contains(fmt.Sprint(*tok), "[REDACTED]") {
+		t.Errorf("fmt.Sprint(*tok) = %q, want it to say the token is redacted", fmt.Sprint(*tok))
 	}
 }

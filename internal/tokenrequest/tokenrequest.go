@@ -1,4 +1,8 @@
-package tokensource
+// Package tokenrequest asks ZITADEL's token endpoint for an access token
+// (RFC 6749 §4; blog sections 4.1.1 and 4.1.2) and turns a refusal into one
+// error with ZITADEL's own words and a hint. The grant itself (its form and
+// credentials, and hints about them) is the sample's.
+package tokenrequest
 
 import (
 	"context"
@@ -11,37 +15,16 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/zitadel/go-introspection-examples/internal/safetext"
+	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
-// MaxBody bounds what is read of an answer: a token response is a few KiB.
-const MaxBody = 1 << 20
-
-// DefaultTimeout bounds one request to ZITADEL or to the API: long enough
-// for a cold instance far away, short enough that a silent server does not
-// look like a hanging program.
-const DefaultTimeout = 15 * time.Second
-
-// HTTPClient returns the HTTP client for ZITADEL and for the API: each
-// request, its answer included, is cut off after timeout, and redirects are
-// not followed, so credentials are never resent to another URL (a redirect
-// is reported as the answer it is).
-func HTTPClient(timeout time.Duration) *http.Client {
-	return &http.Client{
-		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
-		Timeout:       timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
-// Grant types of the two token requests (blog 4.1.1 and 4.1.2), for the hints.
-const (
-	grantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer" // RFC 7523 §2.1
-	grantClientCredentials = "client_credentials"                          // RFC 6749 §4.4
-)
+// maxAnswer bounds what is read of an answer: a token response is a few KiB.
+const maxAnswer = 1 << 20
 
 // Error is a failed token request. It carries ZITADEL's own words and one hint
 // for the usual cause; it never holds the form or headers that were sent.
@@ -69,14 +52,28 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Request posts a token request (RFC 6749 §4) to tokenURL and returns the
+// UserHint is the hint to print with the error.
+func (e *Error) UserHint() string { return e.Hint }
+
+// WithHint sets hint on err when it is an *Error with one of the OAuth error
+// codes: how a sample names its own settings for the refusals its grant
+// causes. It returns err.
+func WithHint(err error, hint string, codes ...string) error {
+	var e *Error
+	if errors.As(err, &e) && slices.Contains(codes, e.Code) {
+		e.Hint = hint
+	}
+	return err
+}
+
+// Post posts a token request (RFC 6749 §4) to tokenURL and returns the
 // token from its answer. authenticate, if not nil, adds the client's
 // credentials to the request, e.g. HTTP Basic for client_credentials.
 //
 // ZITADEL answers {"access_token","token_type","expires_in","id_token"}
 // without a "scope" field; the id_token is not needed to call an API and is
 // dropped here.
-func Request(ctx context.Context, client *http.Client, tokenURL string, form url.Values, authenticate func(*http.Request)) (*Token, error) {
+func Post(ctx context.Context, client *http.Client, tokenURL string, form url.Values, authenticate func(*http.Request)) (*tokensource.Token, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, &Error{Err: err, Hint: hintTokenURL}
@@ -92,11 +89,11 @@ func Request(ctx context.Context, client *http.Client, tokenURL string, form url
 		return nil, noAnswer(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
 		return nil, noAnswer(fmt.Errorf("read the answer of %s: %w", tokenURL, err))
 	}
-	return parseAnswer(resp.StatusCode, resp.Header.Get("Content-Type"), body, form.Get("grant_type"), started)
+	return parseAnswer(resp.StatusCode, resp.Header.Get("Content-Type"), body, started)
 }
 
 // bearerToken is the syntax of a bearer token, b64token (RFC 6750 §2.1).
@@ -110,15 +107,15 @@ func noAnswer(err error) *Error {
 	return &Error{Err: err, Hint: hintTokenURL}
 }
 
-// parseAnswer turns the token endpoint's answer to a request of grantType,
-// sent at sent, into a token or an *Error.
-func parseAnswer(status int, contentType string, body []byte, grantType string, sent time.Time) (*Token, error) {
+// parseAnswer turns the token endpoint's answer to a request sent at sent
+// into a token or an *Error.
+func parseAnswer(status int, contentType string, body []byte, sent time.Time) (*tokensource.Token, error) {
 	notToken := &Error{Status: status, ContentType: safetext.Printable(contentType, 100), Hint: hintTokenURL}
 	if status >= 500 {
 		// A gateway's error page, or ZITADEL failing before it could say why.
 		notToken.Hint = hintUnavailable
 	}
-	if len(body) > MaxBody {
+	if len(body) > maxAnswer {
 		return nil, notToken
 	}
 
@@ -134,7 +131,7 @@ func parseAnswer(status int, contentType string, body []byte, grantType string, 
 			Status:      status,
 			Code:        safetext.Printable(oauthErr.Code, 64),
 			Description: safetext.Printable(oauthErr.Description, 300),
-			Hint:        hint(grantType, oauthErr.Code),
+			Hint:        hint(oauthErr.Code),
 		}
 	}
 
@@ -153,7 +150,7 @@ func parseAnswer(status int, contentType string, body []byte, grantType string, 
 	if answer.TokenType != "" && !strings.EqualFold(answer.TokenType, "Bearer") {
 		return nil, notToken
 	}
-	tok := &Token{AccessToken: answer.AccessToken, TokenType: "Bearer"}
+	tok := &tokensource.Token{AccessToken: answer.AccessToken, TokenType: "Bearer"}
 	// A lifetime beyond what a time.Duration holds (292 years) would
 	// overflow into the past: it is as good as none.
 	if answer.ExpiresIn > 0 && answer.ExpiresIn <= math.MaxInt64/int64(time.Second) {
@@ -170,24 +167,13 @@ const (
 )
 
 // hint names the setting behind the usual cause of a token endpoint error
-// (ZITADEL answers 400 with these codes; see ZITADEL.md, "Token endpoint").
-func hint(grantType, code string) string {
-	switch {
-	case code == "invalid_grant" && grantType == grantJWTBearer:
-		return "is CLIENT_PRIVATE_KEY_FILE_PATH a service-user key of this instance? (the user or key may have been deleted or have expired)"
-	case code == "server_error" && grantType == grantJWTBearer:
-		// ZITADEL answers most assertions it cannot verify (unknown or
-		// deleted key, bad signature) with 500 server_error
-		// "Errors.Internal" instead of invalid_grant (zitadel/zitadel
-		// issues 11924 and 12692): "try again later" alone would mislead.
-		return "ZITADEL answers a grant assertion it cannot verify with server_error too: is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance, not deleted or expired? If it is, try again later"
-	case grantType == grantClientCredentials && (code == "invalid_client" || code == "unauthorized_client" || code == "invalid_request"):
-		// ZITADEL answers a wrong service-user secret with invalid_request
-		// (Errors.User.Machine.Secret.Invalid), an unknown user with invalid_client.
-		return "check CLIENT_ID (the service user's user name, not its id) and CLIENT_SECRET"
-	case code == "invalid_scope":
+// that does not depend on the grant (docs/zitadel-on-the-wire.md, "Token
+// endpoint"). Each grant adds its own with WithHint.
+func hint(code string) string {
+	switch code {
+	case "invalid_scope":
 		return "check PROJECT_ID: the scope urn:zitadel:iam:org:project:id:{PROJECT_ID}:aud needs the id of a project of this instance"
-	case code == "server_error" || code == "temporarily_unavailable":
+	case "server_error", "temporarily_unavailable":
 		return "ZITADEL has a problem of its own; try again later"
 	}
 	return ""

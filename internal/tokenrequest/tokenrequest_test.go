@@ -1,4 +1,4 @@
-package tokensource
+package tokenrequest
 
 import (
 	"context"
@@ -13,20 +13,22 @@ import (
 	"testing"
 	"time"
 	"unicode"
+
+	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
-// The token endpoint answers are ZITADEL's shapes (ZITADEL.md, "Token
+// The token endpoint answers are ZITADEL's shapes (docs/zitadel-on-the-wire.md, "Token
 // endpoint"); the service-user samples' end-to-end tests run the same code
 // against the local ZITADEL.
 
 const secret = "form-secret-value"
 
-func TestRequestSendsFormAndHeaderAndParsesToken(t *testing.T) {
+func TestPostSendsFormAndHeaderAndParsesToken(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
 			t.Errorf("got %s with Content-Type %q", r.Method, r.Header.Get("Content-Type"))
 		}
-		if r.FormValue("grant_type") != grantClientCredentials || r.FormValue("scope") != "openid profile" {
+		if r.FormValue("grant_type") != "client_credentials" || r.FormValue("scope") != "openid profile" {
 			t.Errorf("form %v", r.PostForm)
 		}
 		if r.Header.Get("Authorization") != "Basic xyz" {
@@ -38,8 +40,8 @@ func TestRequestSendsFormAndHeaderAndParsesToken(t *testing.T) {
 	defer srv.Close()
 
 	before := time.Now()
-	form := url.Values{"grant_type": {grantClientCredentials}, "scope": {"openid profile"}}
-	tok, err := Request(context.Background(), HTTPClient(DefaultTimeout), srv.URL, form, func(r *http.Request) { r.Header.Set("Authorization", "Basic xyz") })
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"openid profile"}}
+	tok, err := Post(context.Background(), tokensource.HTTPClient(tokensource.DefaultTimeout), srv.URL, form, func(r *http.Request) { r.Header.Set("Authorization", "Basic xyz") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,40 +53,31 @@ func TestRequestSendsFormAndHeaderAndParsesToken(t *testing.T) {
 	}
 }
 
-func TestRequestErrors(t *testing.T) {
-	big := `{"error":"invalid_grant","error_description":"` + strings.Repeat("x", MaxBody) + `"}`
+func TestRefusalsAndOtherAnswersAreErrorsWithAHint(t *testing.T) {
+	big := `{"error":"invalid_grant","error_description":"` + strings.Repeat("x", maxAnswer) + `"}`
 	tests := []struct {
 		name        string
-		grant       string
 		status      int
 		contentType string
 		body        string
 		wantErr     string // in Error()
 		wantHint    string // in Hint
 	}{
-		{"unknown key", grantJWTBearer, 400, "application/json", `{"error":"invalid_grant","error_description":"assertion invalid"}`,
-			"ZITADEL refused the token request: invalid_grant: assertion invalid", "CLIENT_PRIVATE_KEY_FILE_PATH"},
-		{"wrong secret", grantClientCredentials, 400, "application/json", `{"error":"invalid_client","error_description":"client authentication failed"}`,
-			"invalid_client: client authentication failed", "CLIENT_SECRET"},
-		{"wrong secret as ZITADEL answers it", grantClientCredentials, 400, "application/json", `{"error":"invalid_request","error_description":"Errors.User.Machine.Secret.Invalid"}`,
-			"invalid_request: Errors.User.Machine.Secret.Invalid", "CLIENT_SECRET"},
-		{"unauthorized client", grantClientCredentials, 401, "application/json", `{"error":"unauthorized_client"}`,
-			"ZITADEL refused the token request: unauthorized_client", "CLIENT_ID"},
-		{"bad project", grantJWTBearer, 400, "application/json", `{"error":"invalid_scope","error_description":"project not found"}`,
+		{"refused grant: the grant's hint, not one here", 400, "application/json", `{"error":"invalid_grant","error_description":"assertion invalid"}`,
+			"ZITADEL refused the token request: invalid_grant: assertion invalid", ""},
+		{"bad project", 400, "application/json", `{"error":"invalid_scope","error_description":"project not found"}`,
 			"invalid_scope", "PROJECT_ID"},
-		{"server error", grantClientCredentials, 500, "application/json", `{"error":"server_error"}`, "server_error", "ZITADEL has a problem of its own; try again later"},
-		{"server error for an assertion ZITADEL cannot verify", grantJWTBearer, 500, "application/json", `{"error":"server_error","error_description":"Errors.Internal"}`,
-			"ZITADEL refused the token request: server_error: Errors.Internal", "server_error too: is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance"},
-		{"other code: no hint", grantJWTBearer, 400, "application/json", `{"error":"unsupported_grant_type"}`, "unsupported_grant_type", ""},
-		{"HTML error page", grantJWTBearer, 502, "text/html", `<html>Bad Gateway</html>`,
+		{"server error", 500, "application/json", `{"error":"server_error"}`, "server_error", "ZITADEL has a problem of its own; try again later"},
+		{"other code: no hint", 400, "application/json", `{"error":"unsupported_grant_type"}`, "unsupported_grant_type", ""},
+		{"HTML error page", 502, "text/html", `<html>Bad Gateway</html>`,
 			"token endpoint answered HTTP 502 (text/html), not a token response", "ZITADEL, or a proxy in front of it, failed: try again later"},
-		{"not the token endpoint", grantJWTBearer, 200, "text/html", `<html>console</html>`, "HTTP 200 (text/html), not a token response", "ZITADEL_TOKEN_URL"},
-		{"no access_token", grantJWTBearer, 200, "application/json", `{"token_type":"Bearer"}`, "not a token response", "ZITADEL_TOKEN_URL"},
-		{"not a bearer token", grantJWTBearer, 200, "application/json", `{"access_token":"x","token_type":"mac"}`, "not a token response", "ZITADEL_TOKEN_URL"},
-		{"redirect is not followed", grantJWTBearer, 302, "text/html", ``, "HTTP 302", "ZITADEL_TOKEN_URL"},
-		{"oversized answer", grantJWTBearer, 400, "application/json", big, "HTTP 400 (application/json), not a token response", "ZITADEL_TOKEN_URL"},
-		{"control characters in description", grantJWTBearer, 400, "application/json", `{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc"}`,
-			"invalid_grant: a [2Jb c", "CLIENT_PRIVATE_KEY_FILE_PATH"},
+		{"not the token endpoint", 200, "text/html", `<html>console</html>`, "HTTP 200 (text/html), not a token response", "ZITADEL_TOKEN_URL"},
+		{"no access_token", 200, "application/json", `{"token_type":"Bearer"}`, "not a token response", "ZITADEL_TOKEN_URL"},
+		{"not a bearer token", 200, "application/json", `{"access_token":"x","token_type":"mac"}`, "not a token response", "ZITADEL_TOKEN_URL"},
+		{"redirect is not followed", 302, "text/html", ``, "HTTP 302", "ZITADEL_TOKEN_URL"},
+		{"oversized answer", 400, "application/json", big, "HTTP 400 (application/json), not a token response", "ZITADEL_TOKEN_URL"},
+		{"control characters in description", 400, "application/json", `{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc"}`,
+			"invalid_grant: a [2Jb c", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,8 +90,8 @@ func TestRequestErrors(t *testing.T) {
 				w.Write([]byte(tt.body))
 			}))
 			defer srv.Close()
-			form := url.Values{"grant_type": {tt.grant}, "assertion": {secret}}
-			tok, err := Request(context.Background(), HTTPClient(DefaultTimeout), srv.URL, form, func(r *http.Request) { r.SetBasicAuth("id", secret) })
+			form := url.Values{"grant_type": {"client_credentials"}, "assertion": {secret}}
+			tok, err := Post(context.Background(), tokensource.HTTPClient(tokensource.DefaultTimeout), srv.URL, form, func(r *http.Request) { r.SetBasicAuth("id", secret) })
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("got %v, %v; want an *Error", tok, err)
@@ -135,7 +128,7 @@ func TestRequestWithoutAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Request(context.Background(), HTTPClient(200*time.Millisecond), tt.url+"/oauth/v2/token", url.Values{"client_secret": {secret}}, nil)
+			_, err := Post(context.Background(), tokensource.HTTPClient(200*time.Millisecond), tt.url+"/oauth/v2/token", url.Values{"client_secret": {secret}}, nil)
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("got %v, want an *Error", err)
@@ -150,7 +143,7 @@ func TestRequestWithoutAnswer(t *testing.T) {
 	}
 }
 
-// An endless answer is read up to MaxBody and no further: the request ends.
+// An endless answer is read up to maxAnswer and no further: the request ends.
 func TestRequestEndlessAnswer(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -165,10 +158,33 @@ func TestRequestEndlessAnswer(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := Request(ctx, HTTPClient(DefaultTimeout), srv.URL, url.Values{}, nil)
+	_, err := Post(ctx, tokensource.HTTPClient(tokensource.DefaultTimeout), srv.URL, url.Values{}, nil)
 	var e *Error
 	if !errors.As(err, &e) || e.Status != http.StatusOK || !strings.Contains(e.Error(), "not a token response") {
 		t.Fatalf("got %v, want a 200 that is not a token response", err)
+	}
+}
+
+func TestWithHintSetsTheGrantsHintForItsCodes(t *testing.T) {
+	refused := func(code string) error { return &Error{Status: 400, Code: code, Hint: "generic"} }
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{refused("invalid_grant"), "check the key"},
+		{refused("server_error"), "check the key"},
+		{refused("invalid_scope"), "generic"},
+		{&Error{Err: errors.New("connection refused"), Hint: "generic"}, "generic"},
+	}
+	for _, tt := range tests {
+		err := WithHint(tt.err, "check the key", "invalid_grant", "server_error")
+		var e *Error
+		if !errors.As(err, &e) || e.UserHint() != tt.want {
+			t.Errorf("WithHint(%v) = %v, hint %q; want %q", tt.err, err, e.UserHint(), tt.want)
+		}
+	}
+	if err := WithHint(nil, "hint", "invalid_grant"); err != nil {
+		t.Errorf("WithHint(nil) = %v", err)
 	}
 }
 
@@ -192,12 +208,11 @@ func FuzzParseAnswer(f *testing.F) {
 	f.Add(200, "application/json", []byte(`{"access_token":"secret-token-value","token_type":"mac"}`), false)
 	f.Add(400, "application/json", []byte(`{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc","access_token":"secret-token-value"}`), true)
 	sent := time.Unix(1_700_000_000, 0)
-	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte, jwtGrant bool) {
-		grant := grantClientCredentials
-		if jwtGrant {
-			grant = grantJWTBearer
+	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte, grantHint bool) {
+		tok, err := parseAnswer(status, contentType, body, sent)
+		if grantHint { // as a sample adds the hint of its grant
+			err = WithHint(err, "is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance?", "invalid_grant", "server_error")
 		}
-		tok, err := parseAnswer(status, contentType, body, grant, sent)
 		if err == nil {
 			if !b64token.MatchString(tok.AccessToken) || tok.TokenType != "Bearer" {
 				t.Fatalf("accepted a %q token that cannot be sent as a bearer token: %q", tok.TokenType, tok.AccessToken)
