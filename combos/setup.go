@@ -521,15 +521,19 @@ func (s *setupRun) delete(ctx context.Context) error {
 			"applicationId": a.ID,
 			"projectId":     p.ID,
 		}, &struct{}{})
-		if err != nil {
+		switch {
+		case isCode(err, "not_found"):
+			s.line("app "+name, "already gone")
+		case err != nil:
 			return err
+		default:
+			s.line("app "+name, "deleted")
 		}
-		s.line("app "+name, "deleted")
 	}
 	switch {
 	case p.Created:
 		err := s.z.call(ctx, "zitadel.project.v2.ProjectService/DeleteProject", map[string]any{"projectId": p.ID}, &struct{}{})
-		if err != nil {
+		if err != nil && !isCode(err, "not_found") {
 			return err
 		}
 		s.line("project "+setupProject, "deleted", "with its role, applications and authorizations")
@@ -538,7 +542,8 @@ func (s *setupRun) delete(ctx context.Context) error {
 			"projectId": p.ID,
 			"roleKey":   setupRole,
 		}, &struct{}{})
-		if err != nil {
+		// Older versions answer not_found for a role that is gone already.
+		if err != nil && !isCode(err, "not_found") {
 			return err
 		}
 		s.line("project "+setupProject, "kept", "(setup found it); role "+setupRole+" removed")

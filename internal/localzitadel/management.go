@@ -142,15 +142,16 @@ var rpcCodes = map[string]struct{ status, grpc int }{
 // procedure answers one Connect call for the authenticated caller.
 type procedure func(i *Instance, body []byte) (any, error)
 
-// unary decodes the request JSON into Req (unknown fields are ignored, as
-// connect-go's protojson codec does) and calls f.
+// unary decodes the request JSON into Req and calls f. As connect-go's
+// JSON codec: unknown fields are ignored, an empty body is an error.
 func unary[Req any](f func(*Instance, *Req) (any, error)) procedure {
 	return func(i *Instance, body []byte) (any, error) {
 		req := new(Req)
-		if len(body) > 0 {
-			if err := json.Unmarshal(body, req); err != nil {
-				return nil, errf("invalid_argument", "request is not valid JSON for this call: %v", err)
-			}
+		if len(body) == 0 {
+			return nil, errf("invalid_argument", "unmarshal message: zero-length payload is not a valid JSON object")
+		}
+		if err := json.Unmarshal(body, req); err != nil {
+			return nil, errf("invalid_argument", "unmarshal message: %v", err)
 		}
 		return f(i, req)
 	}

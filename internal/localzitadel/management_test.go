@@ -129,6 +129,7 @@ func TestManagementProtocol(t *testing.T) {
 		t.Errorf("text/plain = %d, want 415", r.status)
 	}
 	wantConnectError(t, connect(t, z, token, "zitadel.project.v2.ProjectService/CreateProject", `{"name":`), http.StatusBadRequest, "invalid_argument")
+	wantConnectError(t, connect(t, z, token, "zitadel.project.v2.ProjectService/ListProjects", ``), http.StatusBadRequest, "invalid_argument")
 	wantConnectError(t, connect(t, z, token, "zitadel.project.v2.ProjectService/CreateProject",
 		`{"organizationId":"`+z.OrgID+`","name":"introspection-examples"}`), http.StatusConflict, "already_exists")
 	wantConnectError(t, connect(t, z, token, "zitadel.project.v2.ProjectService/AddProjectRole",
