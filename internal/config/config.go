@@ -8,12 +8,15 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/joho/godotenv"
 )
@@ -31,6 +34,9 @@ type Env struct {
 	getenv   func(string) string
 	file     map[string]string
 	fileDir  string // directory of the .env file: relative paths in it are resolved from there
+	filePath string // the .env file read, "" when none
+	searched string // where Load looked for a .env and found none
+	read     map[string]bool
 	problems []string
 }
 
@@ -38,10 +44,11 @@ type Env struct {
 // the working directory or its parents (up to the module root). A missing
 // nearest .env is fine: everything may come from the environment.
 func Load(getenv func(string) string, path string) (*Env, error) {
-	e := &Env{getenv: getenv}
+	e := &Env{getenv: getenv, read: map[string]bool{}}
 	if path == "" {
 		path = findDotEnv()
 		if path == "" {
+			e.searched, _ = os.Getwd()
 			return e, nil
 		}
 	}
@@ -55,6 +62,7 @@ func Load(getenv func(string) string, path string) (*Env, error) {
 	}
 	e.file = vars
 	e.fileDir = filepath.Dir(path)
+	e.filePath = path
 	return e, nil
 }
 
@@ -83,6 +91,7 @@ func findDotEnv() string {
 
 // lookup returns the value and whether it came from the .env file.
 func (e *Env) lookup(name string) (value string, fromFile bool) {
+	e.read[name] = true
 	if v := strings.TrimSpace(e.getenv(name)); v != "" {
 		return v, false
 	}
@@ -153,6 +162,24 @@ func (e *Env) Path(name, hint string) string {
 	return v
 }
 
+// Token returns a required token or secret that goes into a header as it
+// is, like a personal access token. A value pasted with its "Bearer " scheme,
+// or with a space or line break inside, is a problem: the server would
+// reject it, and the error would not say why. The value itself is never
+// quoted in a problem, since it is a secret.
+func (e *Env) Token(name, hint string) string {
+	v := e.String(name, hint)
+	if scheme, _, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		e.problem("%s starts with %q: set the token alone, without the scheme", name, scheme+" ")
+		return ""
+	}
+	if strings.ContainsFunc(v, unicode.IsSpace) {
+		e.problem("%s has a space or line break inside: paste the token alone, on one line", name)
+		return ""
+	}
+	return v
+}
+
 // Duration returns a duration setting (Go syntax, like 30s or 2m; 0 is allowed), or def.
 func (e *Env) Duration(name string, def time.Duration) time.Duration {
 	v, _ := e.lookup(name)
@@ -165,6 +192,23 @@ func (e *Env) Duration(name string, def time.Duration) time.Duration {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
 		e.problem("%s must be a duration like 30s, 2m or 0, not %q", name, v)
+		return def
+	}
+	return d
+}
+
+// Timeout returns a duration setting that must be more than 0, or def.
+// Unlike a cache lifetime, where 0 turns the cache off, a timeout of 0 has
+// no useful meaning (wait forever, or not at all), so it is rejected rather
+// than quietly replaced by the default.
+func (e *Env) Timeout(name string, def time.Duration) time.Duration {
+	v, _ := e.lookup(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.problem("%s must be a duration more than 0, like %s, not %q (unset it for the default %s)", name, def, v, def)
 		return def
 	}
 	return d
@@ -189,12 +233,79 @@ func (e *Env) Problem(err error) {
 	e.problems = append(e.problems, err.Error())
 }
 
-// Err returns an *Error listing every problem found so far, or nil.
+// Err returns an *Error listing every problem found so far, or nil. Call it
+// after reading every setting: it also reports a variable in the .env file
+// that is one typo away from a setting that was read and is not set (a
+// ZITADEL_DOMIAN), and, when no .env file was found, how to get one.
 func (e *Env) Err() error {
-	if len(e.problems) == 0 {
+	problems := append(slices.Clone(e.problems), e.typos()...)
+	if len(problems) == 0 {
 		return nil
 	}
-	return &Error{Problems: append([]string(nil), e.problems...)}
+	if e.searched != "" {
+		// First: it explains the lines after it.
+		problems = slices.Insert(problems, 0, fmt.Sprintf("no .env file in %s or a parent directory up to the module root: cp .env.example .env and fill it in, or name a settings file with -env FILE", e.searched))
+	}
+	return &Error{Problems: problems}
+}
+
+// typos lists the variables of the .env file that nothing read and that
+// look like a setting that was read and is not set, with the likely name.
+func (e *Env) typos() []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(e.file)) {
+		if e.read[name] {
+			continue
+		}
+		for _, want := range slices.Sorted(maps.Keys(e.read)) {
+			if e.getenv(want) != "" || e.file[want] != "" || !similar(name, want) {
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s in %s is not a setting: did you mean %s?", name, e.filePath, want))
+			break
+		}
+	}
+	return out
+}
+
+// similar reports whether a is a likely misspelling of b: the same letters
+// in another case, or a few edits away (one for short names, which are
+// close to many words, two otherwise; a swap of two letters is one edit).
+func similar(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	limit := 2
+	if len(b) <= 5 {
+		limit = 1
+	}
+	return editDistance(strings.ToUpper(a), strings.ToUpper(b)) <= limit
+}
+
+// editDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and swaps of adjacent characters.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
 
 // Invalid is the problem of a setting whose value does not work, e.g. a key

@@ -164,3 +164,144 @@ func FuzzDotEnv(f *testing.F) {
 		_ = e.Err()
 	})
 }
+
+func TestTypoNamesTheLikelySetting(t *testing.T) {
+	p := writeFile(t, t.TempDir(), ".env", "ZITADEL_DOMIAN=https://x.example.com\nintrospection_cache_ttl=0\nPORT_NUMBER=8000\nAPI_PRIVATE_KEY_FILE=k.json\nMY_OWN_SETTING=1\n")
+	e, err := Load(env(nil), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
+	e.Duration("INTROSPECTION_CACHE_TTL", 30*time.Second)
+	e.Port("PORT", 5000)
+	e.Optional("API_PRIVATE_KEY", "") // a close name, but not what the file's one is close to
+	e.Path("API_PRIVATE_KEY_FILE", "h")
+	var cfg *Error
+	if !errors.As(e.Err(), &cfg) {
+		t.Fatalf("Err() = %v", e.Err())
+	}
+	want := []string{
+		"ZITADEL_DOMAIN is not set: it must be a URL with scheme, like https://my-instance.zitadel.cloud",
+		"ZITADEL_DOMIAN in " + p + " is not a setting: did you mean ZITADEL_DOMAIN?",
+		"introspection_cache_ttl in " + p + " is not a setting: did you mean INTROSPECTION_CACHE_TTL?",
+	}
+	if got := strings.Join(cfg.Problems, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+
+	// Once the real name is set, a look-alike is left alone: it may be meant.
+	e, _ = Load(env(map[string]string{"ZITADEL_DOMAIN": "https://x.example.com"}), p)
+	e.URL("ZITADEL_DOMAIN", "https://x")
+	if err := e.Err(); err != nil {
+		t.Errorf("Err() = %v, want nil", err)
+	}
+}
+
+// TestExampleNamesAreNotTyposOfEachOther: a .env made from any .env.example
+// of this repository holds settings for several programs; none may look like
+// a typo of another's setting to a program that does not read it.
+func TestExampleNamesAreNotTyposOfEachOther(t *testing.T) {
+	files, _ := filepath.Glob("../../*/.env.example")
+	files = append(files, "../../.env.example")
+	names := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "#"))
+			if k, _, ok := strings.Cut(l, "="); ok && k == strings.ToUpper(k) && !strings.Contains(k, " ") {
+				names[k] = true
+			}
+		}
+	}
+	if len(names) < 15 {
+		t.Fatalf("found only %d names in %v", len(names), files)
+	}
+	for a := range names {
+		for b := range names {
+			if a != b && similar(a, b) {
+				t.Errorf("%s looks like a typo of %s", a, b)
+			}
+		}
+	}
+}
+
+func TestNoDotEnvSaysHowToGetOne(t *testing.T) {
+	mod := t.TempDir()
+	writeFile(t, mod, "go.mod", "module x\n")
+	t.Chdir(mod)
+	e, err := Load(env(map[string]string{"ZITADEL_DOMAIN": "https://x.example.com"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.URL("ZITADEL_DOMAIN", "https://x")
+	if err := e.Err(); err != nil {
+		t.Errorf("everything from the environment: Err() = %v", err)
+	}
+	e.String("PROJECT_ID", "the project id")
+	var cfg *Error
+	if !errors.As(e.Err(), &cfg) || len(cfg.Problems) != 2 {
+		t.Fatalf("Err() = %v, want two problems", e.Err())
+	}
+	first := cfg.Problems[0]
+	for _, want := range []string{"no .env file in " + mod, "cp .env.example .env", "-env FILE"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first problem %q lacks %q", first, want)
+		}
+	}
+}
+
+func TestTokenIsOneTokenWithoutScheme(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"abc.def-ghi_jkl", ""},
+		{"  abc  ", ""}, // a trailing newline from a paste is trimmed
+		{"Bearer abc", `PAT starts with "Bearer ": set the token alone, without the scheme`},
+		{"bearer abc", `PAT starts with "bearer ": set the token alone, without the scheme`},
+		{"abc def", "PAT has a space or line break inside: paste the token alone, on one line"},
+		{"abc\ndef", "PAT has a space or line break inside: paste the token alone, on one line"},
+		{"", "PAT is not set: a personal access token"},
+	} {
+		e, _ := Load(env(map[string]string{"PAT": tc.value}), writeFile(t, t.TempDir(), ".env", ""))
+		got := e.Token("PAT", "a personal access token")
+		var problem string
+		if err := e.Err(); err != nil {
+			problem = err.Error()
+			if got != "" {
+				t.Errorf("Token(%q) = %q with a problem, want empty", tc.value, got)
+			}
+		}
+		if problem != tc.want {
+			t.Errorf("Token(%q): problem %q, want %q", tc.value, problem, tc.want)
+		}
+		if tc.value != "" && strings.Contains(problem, strings.TrimSpace(strings.TrimPrefix(tc.value, "Bearer"))) {
+			t.Errorf("the problem quotes the token: %q", problem)
+		}
+	}
+}
+
+func TestTimeoutZeroIsAProblem(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  time.Duration
+		fail  bool
+	}{
+		{"", 5 * time.Second, false},
+		{"250ms", 250 * time.Millisecond, false},
+		{"0", 5 * time.Second, true},
+		{"0s", 5 * time.Second, true},
+		{"-1s", 5 * time.Second, true},
+		{"5", 5 * time.Second, true},
+	} {
+		e, _ := Load(env(map[string]string{"INTROSPECTION_TIMEOUT": tc.value}), writeFile(t, t.TempDir(), ".env", ""))
+		got := e.Timeout("INTROSPECTION_TIMEOUT", 5*time.Second)
+		err := e.Err()
+		if got != tc.want || (err != nil) != tc.fail {
+			t.Errorf("Timeout(%q) = %v, %v; want %v, problem %v", tc.value, got, err, tc.want, tc.fail)
+		}
+		if err != nil && !strings.Contains(err.Error(), "INTROSPECTION_TIMEOUT must be a duration more than 0, like 5s") {
+			t.Errorf("Timeout(%q): %v", tc.value, err)
+		}
+	}
+}
