@@ -39,6 +39,7 @@ var (
 // user is a service user whose settings are in envFile.
 type user struct {
 	label     string
+	name      string // the service user's name, for progress lines
 	envFile   string
 	hasRole   *bool  // nil: not known (a real ZITADEL)
 	jwtTokens bool   // its grants give JWT access tokens (a PAT is opaque anyway)
@@ -119,7 +120,9 @@ func runMatrix(ctx context.Context, envFile string, progress func(string, ...any
 		users = []user{{label: "configured", envFile: envFile}}
 	}
 
-	progress("building the five samples")
+	// The first run on a machine compiles them from scratch; later ones hit
+	// the build cache and take a second or two.
+	progress("building the five samples (go build; the first time takes a minute)")
 	bin := filepath.Join(tmp, "bin")
 	if err := buildSamples(ctx, root, bin); err != nil {
 		return nil, err
@@ -145,7 +148,7 @@ func runMatrix(ctx context.Context, envFile string, progress func(string, ...any
 				if u.onlyFor != "" && u.onlyFor != g.sample {
 					continue
 				}
-				progress("#%d %s → %s (%s)", num, g.sample, in.sample, u.label)
+				progress("#%d %s → %s (%s)", num, g.sample, in.sample, u.progressLabel())
 				run := runClient(ctx, bin, g.sample, u.envFile, apis[in.sample].url)
 				rows = append(rows, combinationRows(num, g.label, in.label, u, g.sample, run)...)
 			}
@@ -189,9 +192,18 @@ func localUsers(z *localzitadel.Instance) (apiEnv string, users []user, err erro
 		if err != nil {
 			return "", nil, err
 		}
-		users = append(users, user{label: u.label, envFile: path, hasRole: u.role, jwtTokens: u.su.JWTAccessTokens, onlyFor: u.onlyFor})
+		users = append(users, user{label: u.label, name: u.su.UserName, envFile: path, hasRole: u.role, jwtTokens: u.su.JWTAccessTokens, onlyFor: u.onlyFor})
 	}
 	return z.EnvFile, users, nil
+}
+
+// progressLabel names the user of a run, so that no progress line repeats:
+// two users both have the role, one of them gets JWT access tokens.
+func (u user) progressLabel() string {
+	if u.name == "" {
+		return u.label
+	}
+	return u.name + ", " + u.label
 }
 
 // combinationRows turns one client run into a row per route.

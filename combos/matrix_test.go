@@ -75,6 +75,13 @@ func TestGoRunCombos(t *testing.T) {
 			t.Errorf("progress does not say %q:\n%s", step, stderr.String())
 		}
 	}
+	seen := map[string]bool{}
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if seen[l] && l != "" {
+			t.Errorf("progress line appears twice: %q", l)
+		}
+		seen[l] = true
+	}
 }
 
 // TestWrongAPISecretFails runs combos -env against a configuration whose API

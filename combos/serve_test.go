@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/zitadel/go-introspection-examples/internal/cli"
 )
 
 func TestServe(t *testing.T) {
@@ -137,5 +140,21 @@ func TestUsage(t *testing.T) {
 				t.Errorf("output lacks %q: %q %q", tc.want, stdout.String(), stderr.String())
 			}
 		})
+	}
+}
+
+// TestServePortInUse: a second serve on the same address names -addr.
+func TestServePortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var stdout, stderr lockedBuffer
+	err = run(t.Context(), []string{"combos", "serve", "-addr", ln.Addr().String(), "-dir", t.TempDir()}, os.Getenv, &stdout, &stderr)
+	code := cli.ExitCode(err, &stderr)
+	want := "error: " + ln.Addr().String() + " is in use, by another combos serve or another program: stop it, or choose another address with -addr, e.g. -addr 127.0.0.1:8081\n"
+	if code != cli.ExitFailed || stderr.String() != want {
+		t.Errorf("exit %d, stderr %q; want %d, %q", code, stderr.String(), cli.ExitFailed, want)
 	}
 }
