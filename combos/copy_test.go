@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +49,7 @@ func TestCopiedSamplesRun(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "internal", "localzitadel")); err == nil {
 			t.Errorf("copy of %s holds the local issuer", name)
 		}
+		checkCopyDescribesItself(t, name, dir)
 		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(bin, name), ".")
 		build.Dir = dir
 		if out, err := build.CombinedOutput(); err != nil {
@@ -77,6 +79,112 @@ func TestCopiedSamplesRun(t *testing.T) {
 			}
 		}
 		api.stop()
+	}
+
+	// Each copy's own README, run inside the copy as its reader would. The
+	// step "fill in .env" takes the local ZITADEL's settings; a client
+	// copy calls the repository's api-jwt, an API copy gets tokens in
+	// TOKEN and NO_ROLE, as its README asks.
+	if err := buildSamples(ctx, root, bin); err != nil {
+		t.Fatal(err)
+	}
+	token, err := z.MintToken(z.Reader, localzitadel.TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noRole, err := z.MintToken(z.NoRole, localzitadel.TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range sampleDirs {
+		t.Run("README of the copy of "+name, func(t *testing.T) {
+			dir := filepath.Join(copies, name)
+			md, err := os.ReadFile(filepath.Join(dir, "README.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			blocks := readmeBlocks(string(md), []string{"Run it", "With curl"})
+			if len(blocks) == 0 {
+				t.Fatal("no commands under Run it and With curl")
+			}
+			isAPI := strings.HasPrefix(name, "api-")
+			port := ""
+			if !isAPI {
+				api, err := startAPI(ctx, bin, "api-jwt", z.EnvFile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer api.stop()
+				port = api.url[strings.LastIndex(api.url, ":")+1:]
+			}
+			s := newSession(t, dir, func(cmd string) bool { return isAPI && (cmd == "go run ." || strings.HasPrefix(cmd, "go run . ")) }, port)
+			s.env = append(s.env, "TOKEN="+token, "NO_ROLE="+noRole)
+			s.fillIn = func() {
+				settings, err := os.ReadFile(z.EnvFile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, ".env"), settings, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, b := range blocks {
+				s.run(b)
+			}
+			if _, err := os.Stat(filepath.Join(dir, ".env")); err != nil {
+				t.Errorf("the README did not have its reader make a .env: %v", err)
+			}
+		})
+	}
+}
+
+// checkCopyDescribesItself: nothing in a copy points into this repository,
+// a .gitignore keeps settings and key files out, and main.go's doc comment
+// says how to run the copy.
+func checkCopyDescribesItself(t *testing.T, name, dir string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || filepath.Base(path) == "go.sum" {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == "internal" {
+				return filepath.SkipDir // for now: the sample's own files
+			}
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, l := range strings.Split(string(b), "\n") {
+			for _, bad := range []string{"./combos", "combos serve", ".local-zitadel", "go run ./", "from the repository root"} {
+				if strings.Contains(l, bad) {
+					t.Errorf("copy of %s: %s:%d mentions %q: %s", name, strings.TrimPrefix(path, dir+"/"), i+1, bad, strings.TrimSpace(l))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mainGo, _ := os.ReadFile(filepath.Join(dir, "main.go"))
+	if !strings.Contains(string(mainGo), "//\tgo run .") {
+		t.Errorf("copy of %s: main.go's doc comment does not say go run .", name)
+	}
+	git := exec.Command("git", "init", "-q", ".")
+	git.Dir = dir
+	if out, err := git.CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	for _, f := range []string{".env", "no-role.env", "api-key-file.json", "client-key-file.json", "312909075212468632.json", ".env.example", "main.go", "README.md", "go.mod"} {
+		check := exec.Command("git", "check-ignore", "-q", f)
+		check.Dir = dir
+		ignored := check.Run() == nil
+		if want := strings.Contains(f, "key") || strings.HasSuffix(f, ".env") || f[0] >= '0' && f[0] <= '9'; ignored != want {
+			t.Errorf("copy of %s: git ignores %s: %v, want %v", name, f, ignored, want)
+		}
 	}
 }
 

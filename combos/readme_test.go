@@ -52,7 +52,7 @@ func TestREADMECommands(t *testing.T) {
 			if len(blocks) == 0 {
 				t.Fatalf("no commands in the sections %q", sections)
 			}
-			s := newSession(t, copyRepository(t, root), repoServer)
+			s := newSession(t, copyRepository(t, root), repoServer, "")
 			for _, b := range blocks {
 				s.run(b)
 			}
@@ -125,10 +125,14 @@ type session struct {
 	apiPort  string
 	env      []string
 	vars     []string // lines like TOKEN=$(…), run before each later script
+	fillIn   func()   // what the reader does after cp .env.example .env
 }
 
-func newSession(t *testing.T, dir string, isServer func(string) bool) *session {
-	port := freePort(t)
+// newSession starts a session whose API listens on port ("": a free one).
+func newSession(t *testing.T, dir string, isServer func(string) bool, port string) *session {
+	if port == "" {
+		port = freePort(t)
+	}
 	return &session{
 		t: t, dir: dir, isServer: isServer, apiPort: port,
 		// The samples let the real environment win over .env: PORT moves the
@@ -145,34 +149,39 @@ func (s *session) ports(text string) string {
 }
 
 func (s *session) run(b block) {
-	var script []string
-	for _, l := range b.lines {
-		cmd := strings.TrimSpace(l)
-		if b.lang == "console" {
-			if c, ok := strings.CutPrefix(l, "$ "); ok {
-				script = append(script, c)
-			}
-			continue
-		}
-		if s.isServer(cmd) {
-			s.startServer(cmd)
-			continue
-		}
-		script = append(script, l)
-	}
-	if len(script) == 0 {
-		return
-	}
 	if b.lang == "console" {
 		s.console(b)
 		return
 	}
-	s.shell(strings.Join(script, "\n"))
-	for _, l := range script {
-		if regexp.MustCompile(`^[A-Z_]+=\$\(`).MatchString(l) {
-			s.vars = append(s.vars, l)
+	// Lines run in order: a script up to a server line runs before the
+	// server starts, as a reader types them one after the other.
+	var script []string
+	flush := func() {
+		if len(script) > 0 {
+			s.shell(strings.Join(script, "\n"))
+		}
+		for _, l := range script {
+			if regexp.MustCompile(`^[A-Z_]+=\$\(`).MatchString(l) {
+				s.vars = append(s.vars, l)
+			}
+		}
+		script = nil
+	}
+	for _, l := range b.lines {
+		cmd := strings.TrimSpace(l)
+		switch {
+		case s.isServer(cmd):
+			flush()
+			s.startServer(cmd)
+		case strings.HasPrefix(cmd, "cp .env.example .env") && s.fillIn != nil:
+			script = append(script, l)
+			flush()
+			s.fillIn()
+		default:
+			script = append(script, l)
 		}
 	}
+	flush()
 }
 
 // console runs each `$ command` of a console block and checks that its

@@ -9,7 +9,7 @@
 #
 #   scripts/copy-sample.sh api-jwt ~/src/my-api
 #   scripts/copy-sample.sh -module github.com/me/my-api api-jwt ~/src/my-api
-#   cd ~/src/my-api && cp .env.example .env && go run .
+#   cd ~/src/my-api && cp .env.example .env   # fill it in, then: go run .
 #
 # -module sets the module path (default: example.com/<basename of DIR>).
 set -euo pipefail
@@ -63,6 +63,12 @@ fi
 mkdir -p "$dest"
 dest=$(cd "$dest" && pwd)
 module=${module:-example.com/$(basename "$dest")}
+# go mod init checks the module path: first, before anything is copied.
+if ! out=$(cd "$dest" && go mod init "$module" 2>&1); then
+	echo "$out" >&2
+	rmdir "$dest" 2>/dev/null || true
+	exit 2
+fi
 
 cd "$root"
 old=$(go list -m)
@@ -129,7 +135,6 @@ cat >"$dest/.gitignore" <<'IGNORE'
 IGNORE
 
 cd "$dest"
-go mod init "$module" 2>/dev/null
 # The samples need Go 1.24 (log/slog.DiscardHandler, ...), not this
 # repository's newer go line, which the local issuer's library sets.
 go mod edit -go=1.24
