@@ -124,7 +124,7 @@ func TestWrongAPISecretFails(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^14 passed, 10 failed, 8 skipped$`).MatchString(out) {
 		t.Errorf("summary line missing or wrong:\n%s", out)
 	}
-	if strings.Contains(out+stderr.String(), z.API.ClientSecret) {
+	if strings.Contains(out+stderr.String(), z.BasicAPI.ClientSecret) {
 		t.Error("output contains the API's client secret")
 	}
 }

@@ -87,12 +87,10 @@ type secretsRun struct {
 // recordSecrets records what the local ZITADEL provisioned.
 func (r *secretsRun) recordSecrets(t *testing.T) {
 	z := r.z
-	r.secrets.Add(z.API.ClientSecret, z.OtherAPI.ClientSecret,
-		base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(z.API.ClientID)+":"+url.QueryEscape(z.API.ClientSecret))))
-	for _, key := range []string{z.API.KeyFile, z.OtherAPI.KeyFile} {
-		r.secrets.AddKeyFile(t, key)
-	}
-	for _, u := range []*localzitadel.ServiceUser{z.Reader, z.NoRole, z.JWTReader} {
+	r.secrets.Add(z.BasicAPI.ClientSecret, z.AwkwardAPI.ClientSecret, z.OtherAPI.ClientSecret,
+		base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(z.BasicAPI.ClientID)+":"+url.QueryEscape(z.BasicAPI.ClientSecret))))
+	r.secrets.AddKeyFile(t, z.JWTAPI.KeyFile)
+	for _, u := range []*localzitadel.ServiceUser{z.Reader, z.NoRole, z.JWTReader, z.Awkward} {
 		r.secrets.Add(u.ClientSecret, u.PAT)
 		r.secrets.AddKeyFile(t, u.KeyFile)
 	}
@@ -122,7 +120,7 @@ func (a *secretsAPIs) all() []*apiProcess {
 }
 
 func (r *secretsRun) startAPIs(t *testing.T) *secretsAPIs {
-	foreignKey := apiservertest.ForeignKeyFile(t, r.z.API.KeyFile)
+	foreignKey := apiservertest.ForeignKeyFile(t, r.z.JWTAPI.KeyFile)
 	r.secrets.AddKeyFile(t, foreignKey)
 	wrongSecret := r.secret("wrong-api-secret-of-the-secrets-test")
 	a := &secretsAPIs{
@@ -201,7 +199,7 @@ func (r *secretsRun) callAPIs(t *testing.T, apis *secretsAPIs) {
 		{"expired token", "Bearer " + r.mint(t, z.Reader, localzitadel.TokenOptions{Lifetime: -time.Minute}), 401, 401},
 		{"token for another project", "Bearer " + r.mint(t, z.Reader, localzitadel.TokenOptions{ProjectIDs: []string{z.OtherProjectID}}), 401, 401},
 		{"garbage token", "Bearer " + garbage, 401, 401},
-		{"the API's own Basic credentials", "Basic " + r.secret(base64.StdEncoding.EncodeToString([]byte(z.API.ClientID+":"+z.API.ClientSecret))), 400, 400},
+		{"the API's own Basic credentials", "Basic " + r.secret(base64.StdEncoding.EncodeToString([]byte(z.BasicAPI.ClientID+":"+z.BasicAPI.ClientSecret))), 400, 400},
 		{"token and more", "Bearer " + reader + " " + garbage, 0, 0},
 		{"lower-case scheme", "bearer " + reader, 0, 0},
 		{"scheme only", "Bearer", 0, 0},
@@ -265,7 +263,7 @@ func (r *secretsRun) runClients(t *testing.T, apis *secretsAPIs) {
 	}
 	cases = append(cases,
 		clientCase{"wrong secret", "service-user-client-credentials", z.Reader, nil, []string{apiURL, "CLIENT_SECRET=" + r.secret("wrong-client-secret-of-the-secrets-test")}, 1},
-		clientCase{"key file of the API", "service-user-jwt", z.Reader, nil, []string{apiURL, "CLIENT_PRIVATE_KEY_FILE_PATH=" + z.API.KeyFile}, 2},
+		clientCase{"key file of the API", "service-user-jwt", z.Reader, nil, []string{apiURL, "CLIENT_PRIVATE_KEY_FILE_PATH=" + z.JWTAPI.KeyFile}, 2},
 		clientCase{"key ZITADEL does not know", "service-user-jwt", z.Reader, nil, []string{apiURL, "CLIENT_PRIVATE_KEY_FILE_PATH=" + r.foreignKey(t, z.Reader.KeyFile)}, 1},
 	)
 	for _, c := range cases {

@@ -78,7 +78,7 @@ func printInstructions(w io.Writer, z *localzitadel.Instance, noRoleEnv, jwtToke
 	p("  %-26s settings for every sample: service user %s (role read:messages)", filepath.Base(z.EnvFile), z.Reader.UserName)
 	p("  %-26s the same for %s (no role: /api/private-scoped answers 403)", filepath.Base(noRoleEnv), z.NoRole.UserName)
 	p("  %-26s the same for %s (JWT access tokens)", filepath.Base(jwtTokensEnv), z.JWTReader.UserName)
-	p("  %-26s key of the API application %s (api-jwt)", filepath.Base(z.API.KeyFile), z.API.ClientID)
+	p("  %-26s key of the API application %s (api-jwt)", filepath.Base(z.JWTAPI.KeyFile), z.JWTAPI.ClientID)
 	p("  %-26s key of the service user %s (service-user-jwt)", filepath.Base(z.Reader.KeyFile), z.Reader.UserName)
 	p("  %-26s ZITADEL_DOMAIN and ADMIN_KEY_FILE of admin, an Org Owner (for combos setup)", "admin.env, admin.json")
 	p("")

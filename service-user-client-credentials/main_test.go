@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zitadel/go-introspection-examples/internal/clienttest"
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
 	"github.com/zitadel/go-introspection-examples/internal/tokenrequest"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
@@ -24,6 +25,10 @@ func TestEndToEnd(t *testing.T) {
 		Grant:           true,
 		ServerErrorHint: "ZITADEL has a problem of its own; try again later",
 		Cases: []clienttest.Case{
+			// ZITADEL's secrets are letters and digits; a secret with
+			// ':+%&=/' and 'ä' passes only when url-encoded (RFC 6749 §2.3.1).
+			{Name: "secret that must be url-encoded", Code: 0, Tokens: 1,
+				User: func(z *localzitadel.Instance) *localzitadel.ServiceUser { return z.Awkward }},
 			{Name: "wrong secret", Code: 1, Tokens: 1,
 				Prepare: func(_ *testing.T, _ *clienttest.World, env map[string]string) {
 					env["CLIENT_SECRET"] = "wrong-secret-of-the-test"

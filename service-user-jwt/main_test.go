@@ -18,6 +18,7 @@ import (
 
 	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
 	"github.com/zitadel/go-introspection-examples/internal/clienttest"
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
 	"github.com/zitadel/go-introspection-examples/internal/tokenrequest"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
@@ -33,7 +34,7 @@ func TestEndToEnd(t *testing.T) {
 		Cases: []clienttest.Case{
 			{Name: "key file of the API application, not of a service user", Code: 2,
 				Prepare: func(_ *testing.T, w *clienttest.World, env map[string]string) {
-					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = w.Zitadel.API.KeyFile
+					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = w.Zitadel.JWTAPI.KeyFile
 				},
 				Stderr: []string{`config: CLIENT_PRIVATE_KEY_FILE_PATH: key file `, `field "type" is "application", want "serviceaccount"`}},
 			{Name: "key file missing", Code: 2,
@@ -41,13 +42,22 @@ func TestEndToEnd(t *testing.T) {
 					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = filepath.Join(t.TempDir(), "key.json")
 				},
 				Stderr: []string{"config: CLIENT_PRIVATE_KEY_FILE_PATH: key file ", "key.json does not exist"}},
+			// Current ZITADEL answers an assertion it cannot verify with 500
+			// server_error "Errors.Internal"; older versions with 400
+			// invalid_grant. Both point at the key file.
 			{Name: "key ZITADEL does not know", Code: 1, Tokens: 1,
 				Prepare: func(t *testing.T, w *clienttest.World, env map[string]string) {
 					// The Reader's ids with another private key, as a key of another instance.
 					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = apiservertest.ForeignKeyFile(t, w.Zitadel.Reader.KeyFile)
 				},
-				// Current ZITADEL answers 500 server_error, older versions 400 invalid_grant: the hint is the same.
-				Stderr: []string{"error: ZITADEL refused the token request: ",
+				Stderr: []string{"error: ZITADEL refused the token request: server_error: Errors.Internal",
+					"hint: is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance, not deleted or expired?"}},
+			{Name: "key ZITADEL does not know, older ZITADEL", Code: 1, Tokens: 1,
+				Options: localzitadel.Options{LegacyJWTGrantErrors: true},
+				Prepare: func(t *testing.T, w *clienttest.World, env map[string]string) {
+					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = apiservertest.ForeignKeyFile(t, w.Zitadel.Reader.KeyFile)
+				},
+				Stderr: []string{"error: ZITADEL refused the token request: invalid_grant",
 					"hint: is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance, not deleted or expired?"}},
 		},
 	})

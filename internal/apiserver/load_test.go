@@ -28,7 +28,7 @@ func TestLoad(t *testing.T) {
 	}
 	defer inst.Close()
 	secrets := &apiservertest.Secrets{}
-	secrets.Add(inst.API.ClientSecret)
+	secrets.Add(inst.BasicAPI.ClientSecret)
 	mint := func(u *localzitadel.ServiceUser, o localzitadel.TokenOptions) string {
 		token, err := inst.MintToken(u, o)
 		if err != nil {

@@ -48,6 +48,9 @@ type API struct {
 	CredentialSettings []string
 	// BreakCredentials changes env so that ZITADEL rejects the API.
 	BreakCredentials func(t *testing.T, env map[string]string)
+	// AwkwardCredentials, if set, changes env to credentials that must be
+	// url-encoded, which ZITADEL never generates.
+	AwkwardCredentials func(inst *localzitadel.Instance, env map[string]string)
 }
 
 // Server is a sample running in this process.
@@ -377,9 +380,9 @@ func newInstance(t *testing.T, secrets *Secrets, addr string) *localzitadel.Inst
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = inst.Close() })
-	secrets.Add(inst.API.ClientSecret, inst.OtherAPI.ClientSecret, basic(inst.API.ClientID, inst.API.ClientSecret))
-	secrets.AddKeyFile(t, inst.API.KeyFile)
-	for _, u := range []*localzitadel.ServiceUser{inst.Reader, inst.NoRole, inst.JWTReader} {
+	secrets.Add(inst.BasicAPI.ClientSecret, inst.AwkwardAPI.ClientSecret, inst.OtherAPI.ClientSecret, basic(inst.BasicAPI.ClientID, inst.BasicAPI.ClientSecret))
+	secrets.AddKeyFile(t, inst.JWTAPI.KeyFile)
+	for _, u := range []*localzitadel.ServiceUser{inst.Reader, inst.NoRole, inst.JWTReader, inst.Awkward} {
 		secrets.Add(u.ClientSecret, u.PAT)
 		secrets.AddKeyFile(t, u.KeyFile)
 	}

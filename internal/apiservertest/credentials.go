@@ -6,6 +6,14 @@ import (
 	"testing"
 )
 
+func (h *harness) testAwkwardCredentials(t *testing.T) {
+	env := h.env(h.inst)
+	h.sample.AwkwardCredentials(h.inst, env)
+	api := Start(t, h.sample, env, h.secrets)
+	token := h.mint(t, h.inst.Reader, localzitadel.TokenOptions{})
+	h.expect(t, api.Get(t, "/api/private-scoped", bearer(token)), 200, scopedMessage)
+}
+
 func (h *harness) testCredentialsRejected(t *testing.T) {
 	env := h.env(h.inst)
 	h.sample.BreakCredentials(t, env)

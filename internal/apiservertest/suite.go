@@ -23,6 +23,9 @@ func Test(t *testing.T, sample API) {
 	h := newHarness(t, sample)
 	t.Run("answers", h.testAnswers)
 	t.Run("credentials rejected", h.testCredentialsRejected)
+	if sample.AwkwardCredentials != nil {
+		t.Run("credentials that must be url-encoded", h.testAwkwardCredentials)
+	}
 	t.Run("settings", h.testSettings)
 	t.Run("logs", h.testLogs)
 }

@@ -61,6 +61,8 @@ type Case struct {
 	Tokens int64
 	// PrintsToken: stdout is the access token and a newline, nothing else.
 	PrintsToken bool
+	// Options of the case's local ZITADEL, e.g. an older version's errors.
+	Options localzitadel.Options
 }
 
 // World is a local ZITADEL and an API server that introspects with Basic.
@@ -93,7 +95,7 @@ func Start(t *testing.T, opts localzitadel.Options) *World {
 	t.Cleanup(func() { z.Close() })
 
 	// The API of api-basic-authentication, built from the same parts.
-	app := z.API
+	app := z.AwkwardAPI // a secret that must be url-encoded
 	guard := &apiserver.Guard{
 		Introspector: introspect.NewCache(&introspect.Client{
 			URL:          z.IntrospectionURL,
@@ -137,7 +139,7 @@ func Test(t *testing.T, s Client) {
 	for _, c := range append(sharedCases(s), s.Cases...) {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
-			w := Start(t, localzitadel.Options{})
+			w := Start(t, c.Options)
 			w.Check(t, s, c)
 		})
 	}
@@ -214,9 +216,9 @@ func (w *World) noSecrets(t *testing.T, output string, env map[string]string) {
 	t.Helper()
 	z := w.Zitadel
 	var secrets apiservertest.Secrets
-	secrets.Add(z.API.ClientSecret, z.OtherAPI.ClientSecret, env["CLIENT_SECRET"], env["PAT"], env["API_CLIENT_SECRET"])
-	secrets.AddKeyFile(t, z.API.KeyFile)
-	for _, u := range []*localzitadel.ServiceUser{z.Reader, z.NoRole, z.JWTReader} {
+	secrets.Add(z.BasicAPI.ClientSecret, z.AwkwardAPI.ClientSecret, z.OtherAPI.ClientSecret, env["CLIENT_SECRET"], env["PAT"], env["API_CLIENT_SECRET"])
+	secrets.AddKeyFile(t, z.JWTAPI.KeyFile)
+	for _, u := range []*localzitadel.ServiceUser{z.Reader, z.NoRole, z.JWTReader, z.Awkward} {
 		secrets.Add(u.ClientSecret, u.PAT)
 		secrets.AddKeyFile(t, u.KeyFile)
 	}

@@ -52,7 +52,7 @@ func startZITADEL(t *testing.T, counter *inFlight) (*localzitadel.Instance, *Cli
 	}
 	t.Cleanup(func() { z.Close() })
 	counter.next = http.DefaultTransport.(*http.Transport).Clone()
-	app := z.API
+	app := z.BasicAPI
 	return z, &Client{
 		URL:  z.IntrospectionURL,
 		HTTP: &http.Client{Transport: counter},

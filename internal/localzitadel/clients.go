@@ -2,7 +2,7 @@ package localzitadel
 
 // Client authentication, as ZITADEL's internal/api/oidc does it: service
 // users at the token endpoint (client_credentials), API applications at the
-// introspection endpoint, and both at the revocation endpoint. The oidc
+// introspection endpoint, and neither at the revocation endpoint. The oidc
 // library has already parsed the credentials (a Basic header with
 // url-decoded parts, form fields, or a client assertion).
 
@@ -37,69 +37,52 @@ func (i *Instance) clientCredentialsAuth(clientID, secret string) (op.Client, er
 	return &client{id: clientID, user: u, authMethod: oidc.AuthMethodBasic}, nil
 }
 
-// authenticateAnyClient authenticates an API application or a service
-// user by secret (Basic or form) or by a private_key_jwt client assertion.
-// It serves the revocation endpoint, where both may revoke.
-func (i *Instance) authenticateAnyClient(cc *op.ClientCredentials) (op.Client, error) {
+// revocationClient answers the client authentication of the revocation
+// endpoint as ZITADEL's VerifyClient (internal/api/oidc/client.go): only
+// OIDC applications may revoke. Service users and API applications, the
+// only clients here, are unknown to it: 400 invalid_client "no active
+// client not found"; an assertion that cannot be parsed is invalid_client
+// without a description (docs/zitadel-on-the-wire.md, "Revocation").
+func (i *Instance) revocationClient(cc *op.ClientCredentials) (op.Client, error) {
 	if cc.ClientAssertion != "" {
-		iss, err := assertionIssuer(cc.ClientAssertion)
-		if err != nil {
-			return nil, oidc.ErrInvalidClient().WithDescription("client assertion invalid").WithParent(err)
+		if _, err := assertionIssuer(cc.ClientAssertion); err != nil {
+			return nil, oidc.ErrInvalidClient().WithParent(err)
 		}
-		if a := i.appByClientID(iss); a != nil {
-			if err := i.verifyClientAssertion(cc.ClientAssertion, a); err != nil {
-				return nil, oidc.ErrInvalidClient().WithDescription("client assertion invalid").WithParent(err)
-			}
-			return &client{id: a.clientID, app: a, authMethod: oidc.AuthMethodPrivateKeyJWT}, nil
-		}
-		if u := i.userByID(iss); u != nil {
-			if err := i.verifyClientAssertion(cc.ClientAssertion, u); err != nil {
-				return nil, oidc.ErrInvalidClient().WithDescription("client assertion invalid").WithParent(err)
-			}
-			return &client{id: u.id, user: u, authMethod: oidc.AuthMethodPrivateKeyJWT}, nil
-		}
-		return nil, oidc.ErrInvalidClient().WithDescription("client not found")
 	}
-	if a := i.appByClientID(cc.ClientID); a != nil {
-		if !equalSecret(a.secret, cc.ClientSecret) {
-			return nil, oidc.ErrInvalidClient().WithDescription("client secret invalid")
-		}
-		return &client{id: a.clientID, app: a, authMethod: oidc.AuthMethodBasic}, nil
-	}
-	if u := i.userByLoginName(cc.ClientID); u != nil {
-		if !equalSecret(u.secret, cc.ClientSecret) {
-			return nil, oidc.ErrInvalidClient().WithDescription("client secret invalid")
-		}
-		return &client{id: cc.ClientID, user: u, authMethod: oidc.AuthMethodBasic}, nil
-	}
-	return nil, oidc.ErrInvalidClient().WithDescription("client not found")
+	return nil, oidc.ErrInvalidClient().WithDescription("no active client not found")
 }
 
+// errIntrospectInactive marks a client authentication that ZITADEL does not
+// answer with an error: its introspection swallows every error but
+// unauthorized_client and answers {"active":false}.
+var errIntrospectInactive = errors.New("client assertion cannot be parsed")
+
 // authenticateAPI authenticates the caller of the introspection endpoint,
-// which must be an API application, as ZITADEL's introspectionClientAuth:
-// every failure (unknown client, bad assertion, wrong secret) is
-// unauthorized_client, which the library answers with HTTP 400.
+// which must be an API application, as ZITADEL's introspectionClientAuth
+// (internal/api/oidc/introspect.go): an unknown client, an assertion that
+// does not verify (a Basic app has no key), a wrong secret or a secret for a
+// JWT app (which has none) are unauthorized_client with no description,
+// HTTP 400. An assertion that cannot be parsed at all fails earlier, in
+// clientIDFromCredentials, with an error that introspection swallows:
+// errIntrospectInactive, answered {"active":false}.
 func (i *Instance) authenticateAPI(cc *op.ClientCredentials) (*apiApp, error) {
 	if cc.ClientAssertion != "" {
 		iss, err := assertionIssuer(cc.ClientAssertion)
 		if err != nil {
-			return nil, oidc.ErrUnauthorizedClient().WithDescription("client assertion invalid").WithParent(err)
+			return nil, errIntrospectInactive
 		}
 		a := i.appByClientID(iss)
-		if a == nil {
-			return nil, oidc.ErrUnauthorizedClient().WithDescription("client not found")
+		if a == nil || a.keyID == "" {
+			return nil, oidc.ErrUnauthorizedClient()
 		}
 		if err := i.verifyClientAssertion(cc.ClientAssertion, a); err != nil {
-			return nil, oidc.ErrUnauthorizedClient().WithDescription("client assertion invalid").WithParent(err)
+			return nil, oidc.ErrUnauthorizedClient().WithParent(err)
 		}
 		return a, nil
 	}
 	a := i.appByClientID(cc.ClientID)
-	if a == nil {
-		return nil, oidc.ErrUnauthorizedClient().WithDescription("client not found")
-	}
-	if !equalSecret(a.secret, cc.ClientSecret) {
-		return nil, oidc.ErrUnauthorizedClient().WithDescription("client secret invalid")
+	if a == nil || a.secret == "" || !equalSecret(a.secret, cc.ClientSecret) {
+		return nil, oidc.ErrUnauthorizedClient()
 	}
 	return a, nil
 }

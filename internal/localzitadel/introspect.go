@@ -2,6 +2,7 @@ package localzitadel
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -16,14 +17,18 @@ import (
 //
 //   - The library has already required client authentication (a secret or
 //     an assertion; none at all is invalid_request or invalid_client).
-//   - A client that fails authentication gets unauthorized_client, HTTP 400:
-//     the only error this endpoint returns.
+//   - A client that fails authentication gets unauthorized_client with no
+//     description, HTTP 400: the only error this endpoint returns. An
+//     assertion that cannot be parsed is swallowed: {"active":false}.
 //   - Every problem with the token (unknown, garbage, forged, expired,
 //     revoked, for another audience) is HTTP 200 {"active":false}.
 //   - An active token carries the user's claims for its scopes and, on every
 //     introspection, the calling API's project roles the user is granted.
 func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionRequest]) (*op.Response, error) {
 	app, err := s.i.authenticateAPI(r.Data.ClientCredentials)
+	if errors.Is(err, errIntrospectInactive) {
+		return op.NewResponse(new(oidc.IntrospectionResponse)), nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -43,12 +48,11 @@ func (i *Instance) introspect(app *apiApp, accessToken string) *oidc.Introspecti
 	audience, scopes := t.audience, t.scopes
 	if t.pat {
 		// ZITADEL's assertClientScopesForPAT: a PAT is for whichever API
-		// asks. The caller's client ID joins the audience (ZITADEL.md says
-		// its project ID too; ZITADEL's code adds the client ID only), and
-		// the scope gets a role scope for every role of the caller's
+		// asks. The caller's client ID and project ID join the audience,
+		// and the scope gets a role scope for every role of the caller's
 		// project, granted or not: one more reason never to read roles
 		// from scope.
-		audience = append(slices.Clone(audience), app.clientID)
+		audience = append(slices.Clone(audience), app.clientID, app.projectID)
 		scopes = slices.Clone(scopes)
 		if p := i.projectByID(app.projectID); p != nil {
 			for _, role := range p.roles {
@@ -62,53 +66,53 @@ func (i *Instance) introspect(app *apiApp, accessToken string) *oidc.Introspecti
 	}
 
 	resp := &oidc.IntrospectionResponse{
-		Active:     true,
-		Scope:      scopes,
-		ClientID:   t.clientID,
-		TokenType:  oidc.BearerToken,
-		Expiration: oidc.FromTime(t.expiresAt),
-		IssuedAt:   oidc.FromTime(t.issuedAt),
-		NotBefore:  oidc.FromTime(t.issuedAt),
-		Audience:   audience,
-		Issuer:     i.Issuer,
-		JWTID:      t.id,
+		Active:                          true,
+		Scope:                           scopes,
+		ClientID:                        t.clientID,
+		TokenType:                       oidc.BearerToken,
+		Expiration:                      oidc.FromTime(t.expiresAt),
+		IssuedAt:                        oidc.FromTime(t.issuedAt),
+		AuthTime:                        oidc.FromTime(t.issuedAt),
+		NotBefore:                       oidc.FromTime(t.issuedAt),
+		Audience:                        audience,
+		AuthenticationMethodsReferences: t.amr,
+		Issuer:                          i.Issuer,
+		JWTID:                           t.id,
 	}
-	resp.SetUserInfo(i.userInfo(user, scopes, app.projectID))
+	info := i.userInfo(user, scopes)
+	// The calling API's project is the current project (ZITADEL's
+	// userInfo with currentProjectOnly): its roles, narrowed to the role
+	// scopes when the token asked for any, under the generic and the
+	// project-specific claim.
+	if roles := i.grantedRoles(user, app.projectID, requestedRoles(scopes)); roles != nil {
+		info.AppendClaims("urn:zitadel:iam:org:project:roles", roles)
+		info.AppendClaims("urn:zitadel:iam:org:project:"+app.projectID+":roles", roles)
+	}
+	resp.SetUserInfo(info)
 	return resp
 }
 
-// userInfo returns the claims of user for the scopes, and the role claims
-// of project (when not "") if the user is granted roles there:
-//
-//	"urn:zitadel:iam:org:project:roles": {"read:messages": {"<orgId>": "<org domain>"}}
-//
-// and the same under "urn:zitadel:iam:org:project:<projectId>:roles".
-func (i *Instance) userInfo(user *serviceUser, scopes []string, projectID string) *oidc.UserInfo {
+// userInfo returns the claims of user for the scopes, without roles.
+func (i *Instance) userInfo(user *serviceUser, scopes []string) *oidc.UserInfo {
 	info := &oidc.UserInfo{Subject: user.id}
 	if slices.Contains(scopes, oidc.ScopeProfile) {
 		// Machine users have a name but no given or family name.
 		info.Name = user.displayName
 		info.PreferredUsername = user.loginName
+		info.UpdatedAt = oidc.FromTime(user.updatedAt)
 	}
 	if slices.Contains(scopes, "urn:zitadel:iam:user:resourceowner") {
 		info.AppendClaims("urn:zitadel:iam:user:resourceowner:id", i.OrgID)
-		info.AppendClaims("urn:zitadel:iam:user:resourceowner:name", "examples")
+		info.AppendClaims("urn:zitadel:iam:user:resourceowner:name", orgName)
 		info.AppendClaims("urn:zitadel:iam:user:resourceowner:primary_domain", i.OrgDomain)
-	}
-	if roles := user.roles[projectID]; len(roles) > 0 {
-		claim := map[string]map[string]string{}
-		for _, role := range roles {
-			claim[role] = map[string]string{i.OrgID: i.OrgDomain}
-		}
-		info.AppendClaims("urn:zitadel:iam:org:project:roles", claim)
-		info.AppendClaims("urn:zitadel:iam:org:project:"+projectID+":roles", claim)
 	}
 	return info
 }
 
 // UserInfo answers the userinfo endpoint (OpenID Connect Core §5.3) for an
-// active access token: the claims of its scopes and, as ZITADEL does for
-// tokens with a project audience, the roles of the first project in it.
+// active access token, as ZITADEL's UserInfo: the claims of its scopes and,
+// only when it asked for role scopes, the role claims of its audience
+// (a service user's token has no current project, so no generic claim).
 func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoRequest]) (*op.Response, error) {
 	i := s.i
 	t, ok := i.lookup(r.Data.AccessToken)
@@ -119,9 +123,11 @@ func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoReques
 	if user == nil {
 		return nil, op.NewStatusError(oidc.ErrAccessDenied().WithDescription("access token invalid"), http.StatusUnauthorized)
 	}
-	project := ""
-	if len(t.audience) > 0 {
-		project = t.audience[0]
+	info := i.userInfo(user, t.scopes)
+	claims := map[string]any{}
+	i.addTokenRoleClaims(claims, user, &t)
+	for name, value := range claims {
+		info.AppendClaims(name, value)
 	}
-	return op.NewResponse(i.userInfo(user, t.scopes, project)), nil
+	return op.NewResponse(info), nil
 }

@@ -16,20 +16,17 @@ import (
 func TestIntrospectActive(t *testing.T) {
 	z := startInstance(t)
 	for _, u := range []*ServiceUser{z.Reader, z.NoRole, z.JWTReader} {
-		for _, auth := range []struct {
-			name       string
-			introspect func(*testing.T, *Instance, App, string) response
-		}{{"basic", introspectBasic}, {"private_key_jwt", introspectJWT}} {
-			t.Run(u.UserName+"/"+auth.name, func(t *testing.T) {
+		for _, api := range []App{z.BasicAPI, z.JWTAPI} {
+			t.Run(u.UserName+"/"+api.ClientID, func(t *testing.T) {
 				token := accessToken(t, z, u)
-				r := auth.introspect(t, z, z.API, token)
+				r := introspectAs(t, z, api, token)
 				if r.status != http.StatusOK {
 					t.Fatalf("introspection = %d %s", r.status, r.body)
 				}
 				m := r.json(t)
 				want := map[string]any{
 					"active":             true,
-					"client_id":          u.UserID, // the JWT bearer grant's client is the user
+					"client_id":          u.UserName, // the user name, for the JWT bearer grant too
 					"token_type":         "Bearer",
 					"sub":                u.UserID,
 					"iss":                z.Issuer,
@@ -127,8 +124,8 @@ func TestIntrospectInactive(t *testing.T) {
 		"opaque token of other issue": accessToken(t, other, other.Reader),
 	} {
 		t.Run(name, func(t *testing.T) {
-			wantInactive(t, introspectBasic(t, z, z.API, token))
-			wantInactive(t, introspectJWT(t, z, z.API, token))
+			wantInactive(t, introspectBasic(t, z, z.BasicAPI, token))
+			wantInactive(t, introspectJWT(t, z, z.JWTAPI, token))
 		})
 	}
 
@@ -152,7 +149,7 @@ func TestIntrospectClientAuthentication(t *testing.T) {
 	z := startInstance(t)
 	other := startInstance(t)
 	token := accessToken(t, z, z.Reader)
-	api := readKeyFile(t, z.API.KeyFile)
+	api := readKeyFile(t, z.JWTAPI.KeyFile)
 	reader := readKeyFile(t, z.Reader.KeyFile)
 	signed := func(c assertionClaims) url.Values {
 		key := api.private
@@ -175,27 +172,45 @@ func TestIntrospectClientAuthentication(t *testing.T) {
 		status        int
 		code          string
 	}{
-		{"wrong secret", tokenOnly, basic(z.API.ClientID, z.API.ClientSecret+"x"), 400, "unauthorized_client"},
-		{"secret not url-encoded", tokenOnly, "Basic " + b64(z.API.ClientID+":"+z.API.ClientSecret), 400, "invalid_client"},
-		{"other API's secret", tokenOnly, basic(z.API.ClientID, z.OtherAPI.ClientSecret), 400, "unauthorized_client"},
+		{"wrong secret", tokenOnly, basic(z.BasicAPI.ClientID, z.BasicAPI.ClientSecret+"x"), 400, "unauthorized_client"},
+		{"awkward secret not url-encoded", tokenOnly, "Basic " + b64(z.AwkwardAPI.ClientID+":"+z.AwkwardAPI.ClientSecret), 400, "invalid_client"},
+		{"Basic for the JWT app, which has no secret", tokenOnly, basic(z.JWTAPI.ClientID, "anything"), 400, "unauthorized_client"},
+		{"assertion for the Basic app, which has no key", apiClaims(func(c *assertionClaims) { c.iss, c.sub = z.BasicAPI.ClientID, z.BasicAPI.ClientID }), "", 400, "unauthorized_client"},
+		{"other API's secret", tokenOnly, basic(z.BasicAPI.ClientID, z.OtherAPI.ClientSecret), 400, "unauthorized_client"},
 		{"unknown client", tokenOnly, basic("123@nothing", "secret"), 400, "unauthorized_client"},
 		{"service user as client", tokenOnly, basic(z.Reader.UserName, z.Reader.ClientSecret), 400, "unauthorized_client"},
-		{"secret in form", url.Values{"token": {token}, "client_id": {z.API.ClientID}, "client_secret": {"wrong"}}, "", 400, "unauthorized_client"},
+		{"secret in form", url.Values{"token": {token}, "client_id": {z.BasicAPI.ClientID}, "client_secret": {"wrong"}}, "", 400, "unauthorized_client"},
 		{"assertion signed by another key", apiClaims(func(c *assertionClaims) { c.kid = reader.KeyID }), "", 400, "unauthorized_client"},
-		{"assertion of another instance", signed(assertionClaims{kid: other.API.KeyID, iss: other.API.ClientID, sub: other.API.ClientID, aud: []string{z.Issuer}}), "", 400, "unauthorized_client"},
+		{"assertion of another instance", signed(assertionClaims{kid: other.JWTAPI.KeyID, iss: other.JWTAPI.ClientID, sub: other.JWTAPI.ClientID, aud: []string{z.Issuer}}), "", 400, "unauthorized_client"},
 		{"assertion without kid", apiClaims(func(c *assertionClaims) { c.omitKID = true }), "", 400, "unauthorized_client"},
 		{"assertion for another audience", apiClaims(func(c *assertionClaims) { c.aud = []string{other.Issuer} }), "", 400, "unauthorized_client"},
 		{"assertion expired", apiClaims(func(c *assertionClaims) { c.iat, c.exp = time.Now().Add(-time.Minute), time.Now().Add(-time.Second) }), "", 400, "unauthorized_client"},
 		{"assertion sub is not iss", apiClaims(func(c *assertionClaims) { c.sub = z.Reader.UserID }), "", 400, "unauthorized_client"},
-		{"assertion garbage", url.Values{"token": {token}, "client_assertion_type": {clientAssertionType}, "client_assertion": {"x.y.z"}}, "", 400, "unauthorized_client"},
-		{"client_id without secret", url.Values{"token": {token}, "client_id": {z.API.ClientID}}, "", 400, "invalid_client"},
+		{"client_id without secret", url.Values{"token": {token}, "client_id": {z.BasicAPI.ClientID}}, "", 400, "invalid_client"},
 		{"no client authentication", tokenOnly, "", 400, "invalid_request"},
-		{"no token", url.Values{}, basic(z.API.ClientID, z.API.ClientSecret), 400, "invalid_request"},
+		{"no token", url.Values{}, basic(z.BasicAPI.ClientID, z.BasicAPI.ClientSecret), 400, "invalid_request"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := post(t, z.IntrospectionURL, tc.form, tc.authorization)
 			wantError(t, r, tc.status, tc.code)
 		})
+	}
+
+	// An assertion that cannot be parsed fails in ZITADEL before the client
+	// is known, with an error introspection swallows: HTTP 200
+	// {"active":false} for a valid token, as if the token were inactive
+	// (introspect.go, clientIDFromCredentials).
+	for _, garbage := range []string{"x.y.z", "not-a-jwt", "eyJhbGciOiJSUzI1NiJ9.e30"} {
+		wantInactive(t, post(t, z.IntrospectionURL, url.Values{"token": {token}, "client_assertion_type": {clientAssertionType}, "client_assertion": {garbage}}, ""))
+	}
+	// The awkward secret, url-encoded as RFC 6749 §2.3.1 says, works.
+	if m := introspectBasic(t, z, z.AwkwardAPI, token).json(t); m["active"] != true {
+		t.Errorf("introspection with the awkward secret url-encoded = %v, want active", m)
+	}
+	// ZITADEL's secrets need no encoding: the Python original's unencoded
+	// Basic header works with them.
+	if m := post(t, z.IntrospectionURL, tokenOnly, "Basic "+b64(z.BasicAPI.ClientID+":"+z.BasicAPI.ClientSecret)).json(t); m["active"] != true {
+		t.Errorf("introspection with a generated secret, not url-encoded = %v, want active", m)
 	}
 }
 
@@ -209,16 +224,16 @@ func TestIntrospectPAT(t *testing.T) {
 		project   string
 		wantRoles bool
 	}{
-		{z.Reader, z.API, z.ProjectID, true},
-		{z.NoRole, z.API, z.ProjectID, false},
-		{z.JWTReader, z.API, z.ProjectID, true},
+		{z.Reader, z.JWTAPI, z.ProjectID, true},
+		{z.NoRole, z.BasicAPI, z.ProjectID, false},
+		{z.JWTReader, z.JWTAPI, z.ProjectID, true},
 		{z.Reader, z.OtherAPI, z.OtherProjectID, false},
 	} {
 		t.Run(tc.user.UserName+"/"+tc.api.ClientID, func(t *testing.T) {
 			if strings.Contains(tc.user.PAT, ".") {
 				t.Errorf("PAT %q is not opaque", tc.user.PAT)
 			}
-			m := introspectJWT(t, z, tc.api, tc.user.PAT).json(t)
+			m := introspectAs(t, z, tc.api, tc.user.PAT).json(t)
 			if m["active"] != true || m["exp"] != float64(253402300799) || m["sub"] != tc.user.UserID {
 				t.Fatalf("PAT introspection = %v, want active, exp 253402300799, sub %s", m, tc.user.UserID)
 			}
@@ -243,5 +258,5 @@ func TestIntrospectPAT(t *testing.T) {
 
 	// Revoking a PAT (deleting it, in ZITADEL) makes it inactive.
 	z.Revoke(z.NoRole.PAT)
-	wantInactive(t, introspectBasic(t, z, z.API, z.NoRole.PAT))
+	wantInactive(t, introspectBasic(t, z, z.BasicAPI, z.NoRole.PAT))
 }

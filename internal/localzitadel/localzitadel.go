@@ -23,7 +23,6 @@ package localzitadel
 
 import (
 	"context"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -51,21 +50,30 @@ type Options struct {
 	// AccessTokenLifetime of issued access tokens; default 12h, ZITADEL's
 	// default, which the token endpoint reports as expires_in 43199.
 	AccessTokenLifetime time.Duration
+	// SigningAlgorithm of the key that signs id tokens and JWT access
+	// tokens: RS256 (default), ES256 or EdDSA, as ZITADEL's web keys may be.
+	SigningAlgorithm string
+	// LegacyJWTGrantErrors answers a JWT bearer grant whose assertion
+	// fails verification with 400 invalid_grant, as older ZITADEL versions
+	// and RFC 7523 §3.1 do, instead of current ZITADEL's 500 server_error
+	// "Errors.Internal".
+	LegacyJWTGrantErrors bool
 }
 
 // App is an API application of a project: the identity an API uses to
-// call the introspection endpoint.
+// call the introspection endpoint. As in ZITADEL, an application has one
+// authentication method: a JWT app has KeyID and KeyFile, a Basic app
+// ClientSecret.
 type App struct {
 	AppID string
 	// ClientID is "<appId>@<project name>", as ZITADEL forms it.
 	ClientID string
-	// ClientSecret for client_secret_basic. It contains characters that
-	// must be url-encoded in a Basic header (RFC 6749 §2.3.1).
+	// ClientSecret for client_secret_basic; "" for a JWT app.
 	ClientSecret string
-	KeyID        string
-	// KeyFile is the path of the "application" key JSON, as downloaded
-	// from the console: {"type":"application","keyId","key","appId","clientId"}.
-	KeyFile string
+	// KeyID and KeyFile for private_key_jwt; "" for a Basic app. KeyFile
+	// is the path of the "application" key JSON, as downloaded from the
+	// console: {"type":"application","keyId","key","appId","clientId"}.
+	KeyID, KeyFile string
 }
 
 // ServiceUser is a machine user with a key, a client secret and a PAT.
@@ -73,9 +81,8 @@ type ServiceUser struct {
 	UserID string
 	// UserName is the client_id of the client_credentials grant.
 	UserName string
-	// ClientSecret contains characters that must be url-encoded
-	// (':', '+', '%', '&', '=', a non-ASCII letter), so that a client
-	// that does not encode its Basic credentials is caught.
+	// ClientSecret is 64 letters and digits, as ZITADEL generates them;
+	// Awkward's has characters that must be url-encoded.
 	ClientSecret string
 	KeyID        string
 	// KeyFile is the path of the "serviceaccount" key JSON:
@@ -109,9 +116,18 @@ type Instance struct {
 	// OtherProjectID is a second project: its tokens are not for API.
 	OtherProjectID string
 
-	// API is the API application of ProjectID (key file and secret).
-	API App
-	// OtherAPI is the API application of OtherProjectID.
+	// JWTAPI is the API application of ProjectID that authenticates with
+	// its key (private_key_jwt): api-jwt's.
+	JWTAPI App
+	// BasicAPI is the API application of ProjectID that authenticates
+	// with its secret (client_secret_basic): api-basic-authentication's.
+	BasicAPI App
+	// AwkwardAPI is a Basic application of ProjectID whose secret has
+	// characters a Basic header must url-encode (':', '+', '%', '&', '=',
+	// '/', a non-ASCII letter): for tests of that encoding only, as ZITADEL
+	// never generates such a secret.
+	AwkwardAPI App
+	// OtherAPI is a Basic application of OtherProjectID.
 	OtherAPI App
 
 	// Reader has the role read:messages and opaque access tokens.
@@ -120,11 +136,16 @@ type Instance struct {
 	NoRole *ServiceUser
 	// JWTReader has the role read:messages and JWT access tokens.
 	JWTReader *ServiceUser
+	// Awkward has the role read:messages, opaque access tokens and a
+	// client secret with characters that must be url-encoded, for tests
+	// of that encoding only.
+	Awkward *ServiceUser
 
-	accessTokenLifetime time.Duration
-	log                 *slog.Logger
-	signingKey          *rsa.PrivateKey
-	signingKeyID        string
+	zitadelProjectID     string // the instance's own project ("zitadel" in aud scopes)
+	accessTokenLifetime  time.Duration
+	legacyJWTGrantErrors bool
+	log                  *slog.Logger
+	keys                 issuerKeys
 
 	// The directory of record. The management calls change it after Start:
 	// read it with userByID, appByClientID and projectByID (directory.go).
@@ -150,6 +171,11 @@ type Instance struct {
 // open and the key files and .env are written. ctx bounds the start-up
 // only; call Close to stop the instance.
 func Start(ctx context.Context, opts Options) (_ *Instance, err error) {
+	// A cancelled ctx fails Start every time, not only when the key pool
+	// happens to be slower than the cancellation.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("localzitadel: %w", err)
+	}
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
@@ -161,10 +187,11 @@ func Start(ctx context.Context, opts Options) (_ *Instance, err error) {
 	}
 
 	i := &Instance{
-		accessTokenLifetime: opts.AccessTokenLifetime,
-		log:                 opts.Logger,
-		serveDone:           make(chan struct{}),
-		closing:             make(chan struct{}),
+		accessTokenLifetime:  opts.AccessTokenLifetime,
+		legacyJWTGrantErrors: opts.LegacyJWTGrantErrors,
+		log:                  opts.Logger,
+		serveDone:            make(chan struct{}),
+		closing:              make(chan struct{}),
 	}
 	i.tokens.init()
 
@@ -208,7 +235,7 @@ func Start(ctx context.Context, opts Options) (_ *Instance, err error) {
 	}
 	i.setURLs("http://" + ln.Addr().String())
 
-	if err := i.provision(keys); err != nil {
+	if err := i.provision(keys, opts.SigningAlgorithm); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("localzitadel: %w", err)
 	}
@@ -268,9 +295,9 @@ func (i *Instance) Env(u *ServiceUser, apiBaseURL string) map[string]string {
 		"ZITADEL_DOMAIN":            i.Issuer,
 		"ZITADEL_INTROSPECTION_URL": i.IntrospectionURL,
 		"ZITADEL_TOKEN_URL":         i.TokenURL,
-		"API_PRIVATE_KEY_FILE":      i.API.KeyFile,
-		"API_CLIENT_ID":             i.API.ClientID,
-		"API_CLIENT_SECRET":         i.API.ClientSecret,
+		"API_PRIVATE_KEY_FILE":      i.JWTAPI.KeyFile,
+		"API_CLIENT_ID":             i.BasicAPI.ClientID,
+		"API_CLIENT_SECRET":         i.BasicAPI.ClientSecret,
 		"PROJECT_ID":                i.ProjectID,
 		"API_BASE_URL":              apiBaseURL,
 	}

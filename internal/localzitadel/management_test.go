@@ -278,7 +278,7 @@ func TestManagementWhileServing(t *testing.T) {
 		})
 		wg.Go(func() {
 			for range 10 {
-				if m := introspectBasic(t, z, z.API, userToken).json(t); m["active"] != true {
+				if m := introspectBasic(t, z, z.BasicAPI, userToken).json(t); m["active"] != true {
 					t.Errorf("introspection while the directory changes: %v", m)
 				}
 				post(t, z.TokenURL, url.Values{"grant_type": {"client_credentials"}}, basic(z.Reader.UserName, z.Reader.ClientSecret))

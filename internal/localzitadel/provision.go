@@ -14,10 +14,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // The role the samples' scoped route requires.
 const roleReadMessages = "read:messages"
+
+// orgName is the name of the instance's organisation.
+const orgName = "examples"
 
 // project is a ZITADEL project with its roles.
 type project struct {
@@ -25,7 +29,9 @@ type project struct {
 	roles    []string
 }
 
-// apiApp is an API application as the issuer knows it.
+// apiApp is an API application as the issuer knows it. ZITADEL gives an API
+// application one authentication method: a JWT app has a key and no
+// secret (keyID set), a Basic app a secret and no key (secret set).
 type apiApp struct {
 	appID, clientID, secret, keyID string
 	publicKey                      *rsa.PublicKey
@@ -43,53 +49,62 @@ type serviceUser struct {
 	pat                               string
 	roles                             map[string][]string // project ID → granted roles
 	jwtAccessTokens                   bool
+	updatedAt                         time.Time // of the user's profile: updated_at
 }
 
 // provision creates the organisation, projects, applications and users,
 // and writes their key files and the .env into i.Dir.
-func (i *Instance) provision(keys []*rsa.PrivateKey) error {
+func (i *Instance) provision(keys []*rsa.PrivateKey, signingAlg string) error {
 	ids := newIDSource()
-	i.signingKey, i.signingKeyID = keys[0], ids.next()
+	var err error
+	if i.keys, err = newIssuerKeys(signingAlg, keys[0], ids.next()); err != nil {
+		return err
+	}
 
 	i.OrgID = ids.next()
 	i.OrgDomain = "examples.localhost"
+	// The instance's own project, whose id the scope
+	// urn:zitadel:iam:org:project:id:zitadel:aud puts into the audience.
+	i.zitadelProjectID = ids.next()
 	main := &project{id: ids.next(), name: "introspection-examples", roles: []string{roleReadMessages}}
 	other := &project{id: ids.next(), name: "other-project"}
 	i.ProjectID, i.OtherProjectID = main.id, other.id
 	i.projects = map[string]*project{main.id: main, other.id: other}
 
 	i.apps = make(map[string]*apiApp)
-	var err error
-	if i.API, err = i.addApp(ids, main, keys[1], "api-key.json"); err != nil {
+	if i.JWTAPI, err = i.addJWTApp(ids, main, keys[1], "api-key.json"); err != nil {
 		return err
 	}
-	if i.OtherAPI, err = i.addApp(ids, other, keys[2], "other-api-key.json"); err != nil {
-		return err
-	}
+	i.BasicAPI = i.addBasicApp(ids, main, newSecret())
+	i.AwkwardAPI = i.addBasicApp(ids, main, awkwardSecret())
+	i.OtherAPI = i.addBasicApp(ids, other, newSecret())
 
 	i.users = make(map[string]*serviceUser)
-	if i.Reader, err = i.addUser(ids, keys[3], "service-user-reader", "Service User Reader", true, false); err != nil {
-		return err
-	}
-	if i.NoRole, err = i.addUser(ids, keys[4], "service-user-no-role", "Service User Without Role", false, false); err != nil {
-		return err
-	}
-	if i.JWTReader, err = i.addUser(ids, keys[5], "service-user-jwt-tokens", "Service User With JWT Access Tokens", true, true); err != nil {
-		return err
+	for _, u := range []struct {
+		to                    **ServiceUser
+		key                   *rsa.PrivateKey
+		userName, displayName string
+		secret                string
+		hasRole, jwtTokens    bool
+	}{
+		{&i.Reader, keys[2], "service-user-reader", "Service User Reader", newSecret(), true, false},
+		{&i.NoRole, keys[3], "service-user-no-role", "Service User Without Role", newSecret(), false, false},
+		{&i.JWTReader, keys[4], "service-user-jwt-tokens", "Service User With JWT Access Tokens", newSecret(), true, true},
+		{&i.Awkward, keys[5], "service-user-awkward-secret", "Service User With An Awkward Secret", awkwardSecret(), true, false},
+	} {
+		if *u.to, err = i.addUser(ids, u.key, u.userName, u.displayName, u.secret, u.hasRole, u.jwtTokens); err != nil {
+			return err
+		}
 	}
 
 	i.EnvFile, err = i.WriteEnv(".env", i.Reader, "http://localhost:5000")
 	return err
 }
 
-func (i *Instance) addApp(ids *idSource, p *project, key *rsa.PrivateKey, file string) (App, error) {
-	a := &apiApp{
-		appID:     ids.next(),
-		secret:    newSecret(),
-		keyID:     ids.next(),
-		publicKey: &key.PublicKey,
-		projectID: p.id,
-	}
+// addJWTApp adds an API application with the authentication method JWT
+// (private_key_jwt): a key, whose file it writes, and no secret.
+func (i *Instance) addJWTApp(ids *idSource, p *project, key *rsa.PrivateKey, file string) (App, error) {
+	a := &apiApp{appID: ids.next(), keyID: ids.next(), publicKey: &key.PublicKey, projectID: p.id}
 	a.clientID = a.appID + "@" + p.name
 	i.apps[a.clientID] = a
 
@@ -107,27 +122,31 @@ func (i *Instance) addApp(ids *idSource, p *project, key *rsa.PrivateKey, file s
 	if err := writeFile(i.Dir, file, keyJSON); err != nil {
 		return App{}, err
 	}
-	return App{
-		AppID:        a.appID,
-		ClientID:     a.clientID,
-		ClientSecret: a.secret,
-		KeyID:        a.keyID,
-		KeyFile:      filepath.Join(i.Dir, file),
-	}, nil
+	return App{AppID: a.appID, ClientID: a.clientID, KeyID: a.keyID, KeyFile: filepath.Join(i.Dir, file)}, nil
 }
 
-func (i *Instance) addUser(ids *idSource, key *rsa.PrivateKey, userName, displayName string, hasRole, jwtTokens bool) (*ServiceUser, error) {
+// addBasicApp adds an API application with the authentication method
+// Basic (client_secret_basic): a secret and no key.
+func (i *Instance) addBasicApp(ids *idSource, p *project, secret string) App {
+	a := &apiApp{appID: ids.next(), secret: secret, projectID: p.id}
+	a.clientID = a.appID + "@" + p.name
+	i.apps[a.clientID] = a
+	return App{AppID: a.appID, ClientID: a.clientID, ClientSecret: a.secret}
+}
+
+func (i *Instance) addUser(ids *idSource, key *rsa.PrivateKey, userName, displayName, secret string, hasRole, jwtTokens bool) (*ServiceUser, error) {
 	u := &serviceUser{
 		id:              ids.next(),
 		userName:        userName,
 		displayName:     displayName,
 		loginName:       userName + "@" + i.OrgDomain,
-		secret:          newSecret(),
+		secret:          secret,
 		keyID:           ids.next(),
 		publicKey:       &key.PublicKey,
 		pat:             newOpaqueToken(),
 		roles:           map[string][]string{},
 		jwtAccessTokens: jwtTokens,
+		updatedAt:       time.Now(),
 	}
 	if hasRole {
 		u.roles[i.ProjectID] = []string{roleReadMessages}
@@ -271,19 +290,25 @@ func randomString(n int) string {
 	return string(b)
 }
 
-// newSecret returns a client secret. ZITADEL's secrets are 64 letters and
-// digits; these carry characters a Basic header must url-encode
-// (RFC 6749 §2.3.1) and a form must escape, so that a client that skips
-// either fails here, not against a real instance with a luckier secret:
-// ':' splits an unencoded Basic pair, '+' decodes to a space, "%ä" is an
-// invalid escape and "%2F" one that decodes, '&' and '=' break a form
-// built by hand, and 'ä' is not ASCII.
-func newSecret() string {
+// newSecret returns a client secret as ZITADEL generates them: 64 letters
+// and digits (SecretGenerators.ClientSecret in ZITADEL's defaults.yaml;
+// docs/zitadel-on-the-wire.md). Such a secret needs no url-encoding, which
+// is why a client that skips it works against a real instance.
+func newSecret() string { return randomString(64) }
+
+// awkwardSecret returns a secret ZITADEL never generates, for the clients
+// that only tests use (Instance.Awkward, Instance.AwkwardAPI): it carries
+// characters a Basic header must url-encode (RFC 6749 §2.3.1) and a form
+// must escape, so that a client that skips either fails a test: ':' splits
+// an unencoded Basic pair, '+' decodes to a space, "%ä" is an invalid
+// escape and "%2F" one that decodes, '&' and '=' break a form built by
+// hand, and 'ä' is not ASCII.
+func awkwardSecret() string {
 	return randomString(20) + ":+%ä&=/%2F" + randomString(20)
 }
 
-// The number of keys a Start needs: issuer signing key, two API
-// applications, three service users.
+// The number of RSA keys a Start needs: issuer signing key, the JWT API
+// application, four service users.
 const keysPerInstance = 6
 
 // keyPool generates the RSA keys once per process, concurrently. A 2048-bit

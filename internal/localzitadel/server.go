@@ -11,7 +11,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
-// ZITADEL's paths (ZITADEL.md, "Endpoints").
+// ZITADEL's paths (docs/zitadel-on-the-wire.md, "Endpoints").
 const (
 	pathDiscovery  = "/.well-known/openid-configuration"
 	pathAuthorize  = "/oauth/v2/authorize"
@@ -20,7 +20,10 @@ const (
 	pathRevoke     = "/oauth/v2/revoke"
 	pathKeys       = "/oauth/v2/keys"
 	pathUserInfo   = "/oidc/v1/userinfo"
-	pathStats      = "/debug/stats"
+
+	pathEndSession          = "/oidc/v1/end_session"
+	pathDeviceAuthorization = "/oauth/v2/device_authorization"
+	pathStats               = "/debug/stats"
 )
 
 // maxBodyBytes bounds request bodies; a token request is a few kilobytes.
@@ -31,12 +34,14 @@ const maxBodyBytes = 64 << 10
 // request counting, fault injection and body limits in front of it.
 func (i *Instance) routes() http.Handler {
 	oidcHandler := op.RegisterServer(&server{i: i}, op.Endpoints{
-		Authorization: op.NewEndpoint(pathAuthorize),
-		Token:         op.NewEndpoint(pathToken),
-		Introspection: op.NewEndpoint(pathIntrospect),
-		Revocation:    op.NewEndpoint(pathRevoke),
-		JwksURI:       op.NewEndpoint(pathKeys),
-		Userinfo:      op.NewEndpoint(pathUserInfo),
+		Authorization:       op.NewEndpoint(pathAuthorize),
+		Token:               op.NewEndpoint(pathToken),
+		Introspection:       op.NewEndpoint(pathIntrospect),
+		Revocation:          op.NewEndpoint(pathRevoke),
+		JwksURI:             op.NewEndpoint(pathKeys),
+		Userinfo:            op.NewEndpoint(pathUserInfo),
+		EndSession:          op.NewEndpoint(pathEndSession),
+		DeviceAuthorization: op.NewEndpoint(pathDeviceAuthorization),
 	})
 
 	mux := http.NewServeMux()
@@ -110,30 +115,37 @@ type server struct {
 	i *Instance
 }
 
-// Discovery answers what ZITADEL's discovery document says about the
-// endpoints and client authentication (ZITADEL.md, "Endpoints"). It lists the
-// grants this instance serves; a real ZITADEL also lists the interactive
-// ones, whose endpoints (authorize) are present here only to answer "not
-// implemented".
+// Discovery answers what ZITADEL's discovery document lists
+// (docs/zitadel-on-the-wire.md, "Discovery"): every endpoint, the
+// interactive ones included, whose requests this instance answers with the
+// library's "not implemented"; every grant type; the library's standard
+// claims; and the signing algorithms of ZITADEL's web keys.
 func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Response, error) {
 	i := s.i
 	return op.NewResponse(&oidc.DiscoveryConfiguration{
-		Issuer:                i.Issuer,
-		AuthorizationEndpoint: i.Issuer + pathAuthorize,
-		TokenEndpoint:         i.TokenURL,
-		IntrospectionEndpoint: i.IntrospectionURL,
-		UserinfoEndpoint:      i.UserInfoURL,
-		RevocationEndpoint:    i.RevocationURL,
-		JwksURI:               i.KeysURL,
+		Issuer:                      i.Issuer,
+		AuthorizationEndpoint:       i.Issuer + pathAuthorize,
+		TokenEndpoint:               i.TokenURL,
+		IntrospectionEndpoint:       i.IntrospectionURL,
+		UserinfoEndpoint:            i.UserInfoURL,
+		RevocationEndpoint:          i.RevocationURL,
+		EndSessionEndpoint:          i.Issuer + pathEndSession,
+		DeviceAuthorizationEndpoint: i.Issuer + pathDeviceAuthorization,
+		JwksURI:                     i.KeysURL,
 		ScopesSupported: []string{
 			oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone,
 			oidc.ScopeAddress, oidc.ScopeOfflineAccess,
 		},
-		ResponseTypesSupported: []string{string(oidc.ResponseTypeCode)},
-		GrantTypesSupported:    []oidc.GrantType{oidc.GrantTypeClientCredentials, oidc.GrantTypeBearer},
-		SubjectTypesSupported:  []string{"public"},
-
-		IDTokenSigningAlgValuesSupported: []string{string(jose.RS256)},
+		ResponseTypesSupported: []string{
+			string(oidc.ResponseTypeCode), string(oidc.ResponseTypeIDTokenOnly), string(oidc.ResponseTypeIDToken),
+		},
+		GrantTypesSupported: []oidc.GrantType{
+			oidc.GrantTypeCode, oidc.GrantTypeImplicit, oidc.GrantTypeRefreshToken,
+			oidc.GrantTypeClientCredentials, oidc.GrantTypeTokenExchange, oidc.GrantTypeBearer,
+			oidc.GrantTypeDeviceCode,
+		},
+		SubjectTypesSupported:            []string{"public"},
+		IDTokenSigningAlgValuesSupported: signingAlgorithms,
 		TokenEndpointAuthMethodsSupported: []oidc.AuthMethod{
 			oidc.AuthMethodNone, oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodPrivateKeyJWT,
 		},
@@ -146,34 +158,36 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 			oidc.AuthMethodNone, oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodPrivateKeyJWT,
 		},
 		RevocationEndpointAuthSigningAlgValuesSupported: []string{string(jose.RS256)},
-		ClaimsSupported: []string{
-			"sub", "aud", "exp", "iat", "iss", "auth_time", "azp", "client_id", "jti",
-			"name", "preferred_username", "urn:zitadel:iam:org:project:roles",
-		},
+		ClaimsSupported:               op.DefaultSupportedClaims,
 		CodeChallengeMethodsSupported: []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
+		UILocalesSupported:            nil,
+		RequestParameterSupported:     true,
 	}), nil
 }
 
-// Keys serves the public half of the issuer's signing key (RS256), with
-// which id tokens and JWT access tokens verify.
+// signingAlgorithms are those ZITADEL's web keys may use and its discovery
+// lists; the JWKS says which one a key uses.
+var signingAlgorithms = []string{
+	string(jose.RS256), string(jose.RS384), string(jose.RS512),
+	string(jose.ES256), string(jose.ES384), string(jose.ES512), string(jose.EdDSA),
+}
+
+// Keys serves the public half of the issuer's signing key, with which id
+// tokens and JWT access tokens verify; its alg is the one it signs with.
 func (s *server) Keys(ctx context.Context, r *op.Request[struct{}]) (*op.Response, error) {
-	i := s.i
-	return op.NewResponse(&jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
-		Key:       &i.signingKey.PublicKey,
-		KeyID:     i.signingKeyID,
-		Algorithm: string(jose.RS256),
-		Use:       "sig",
-	}}}), nil
+	return op.NewResponse(&jose.JSONWebKeySet{Keys: []jose.JSONWebKey{s.i.keys.publicJWK()}}), nil
 }
 
 // VerifyClient authenticates the client of the token endpoint and of the
 // revocation endpoint (the library calls it before ClientCredentialsExchange
 // and Revocation; the JWT bearer grant and introspection authenticate on
-// their own, as in ZITADEL).
+// their own, as in ZITADEL). As ZITADEL's VerifyClient, it takes service
+// users for the client_credentials grant and OIDC applications for
+// everything else, of which this instance has none.
 func (s *server) VerifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
 	cc := r.Data
 	if oidc.GrantType(r.Form.Get("grant_type")) == oidc.GrantTypeClientCredentials {
 		return s.i.clientCredentialsAuth(cc.ClientID, cc.ClientSecret)
 	}
-	return s.i.authenticateAnyClient(cc)
+	return s.i.revocationClient(cc)
 }

@@ -1,6 +1,8 @@
 package localzitadel
 
 import (
+	"fmt"
+	"github.com/golang-jwt/jwt/v5"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,9 +13,32 @@ import (
 
 // The JWT bearer grant succeeds with a well-formed assertion and answers
 // every bad one with 400 invalid_grant (ZITADEL.md, RFC 7523 §3.1).
+// The JWT bearer grant (RFC 7523 §2.1): a failing assertion is current
+// ZITADEL's 500 server_error "Errors.Internal" (token_jwt_profile.go,
+// error.go), or 400 invalid_grant with Options.LegacyJWTGrantErrors.
 func TestJWTBearerGrant(t *testing.T) {
-	z := startInstance(t)
+	t.Run("current", func(t *testing.T) { testJWTBearerGrant(t, false) })
+	t.Run("legacy errors", func(t *testing.T) { testJWTBearerGrant(t, true) })
+}
+
+func testJWTBearerGrant(t *testing.T, legacy bool) {
+	z, err := Start(t.Context(), Options{LegacyJWTGrantErrors: legacy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { z.Close() })
 	other := startInstance(t)
+	wantGrantError := func(t *testing.T, r response) {
+		t.Helper()
+		if legacy {
+			wantError(t, r, 400, "invalid_grant")
+			return
+		}
+		wantError(t, r, 500, "server_error")
+		if d := r.str(t, "error_description"); d != "Errors.Internal" {
+			t.Errorf("error_description = %q, want Errors.Internal", d)
+		}
+	}
 	kf := readKeyFile(t, z.Reader.KeyFile)
 	noRole := readKeyFile(t, z.NoRole.KeyFile)
 	scope := scopeFor(z.ProjectID)
@@ -60,12 +85,12 @@ func TestJWTBearerGrant(t *testing.T) {
 				}
 				return
 			}
-			wantError(t, r, tc.status, "invalid_grant")
+			wantGrantError(t, r)
 		})
 	}
 
 	t.Run("not a JWT", func(t *testing.T) {
-		wantError(t, jwtGrant(t, z, "garbage", scope), 400, "invalid_grant")
+		wantGrantError(t, jwtGrant(t, z, "garbage", scope))
 	})
 	t.Run("no assertion", func(t *testing.T) {
 		wantError(t, post(t, z.TokenURL, url.Values{"grant_type": {grantJWTBearer}, "scope": {scope}}, ""), 400, "invalid_request")
@@ -76,13 +101,25 @@ func TestJWTBearerGrant(t *testing.T) {
 // url-encoded in a Basic header (RFC 6749 §2.3.1) or as form fields.
 func TestClientCredentialsGrant(t *testing.T) {
 	z := startInstance(t)
-	u := z.Reader
+	u := z.Awkward
 	scope := scopeFor(z.ProjectID)
 
+	// The awkward secret, which only tests use, catches Basic encoding bugs.
 	for _, want := range []string{":", "+", "%", "ä", "&", "="} {
 		if !strings.Contains(u.ClientSecret, want) {
-			t.Errorf("client secret has no %q: Basic encoding bugs would pass unnoticed", want)
+			t.Errorf("awkward client secret has no %q: Basic encoding bugs would pass unnoticed", want)
 		}
+	}
+	// ZITADEL's generated secrets are 64 letters and digits
+	// (SecretGenerators.ClientSecret in defaults.yaml): sent unencoded,
+	// as the Python original does, they work.
+	for _, s := range []string{z.Reader.ClientSecret, z.NoRole.ClientSecret, z.JWTReader.ClientSecret, z.BasicAPI.ClientSecret, z.OtherAPI.ClientSecret} {
+		if len(s) != 64 || strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != "" {
+			t.Errorf("generated secret is not 64 letters and digits (len %d)", len(s))
+		}
+	}
+	if r := post(t, z.TokenURL, url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}, "Basic "+b64(z.Reader.UserName+":"+z.Reader.ClientSecret)); r.status != 200 {
+		t.Errorf("generated secret, not url-encoded = %d %s, want 200", r.status, r.body)
 	}
 
 	for _, tc := range []struct {
@@ -104,7 +141,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 		{"wrong secret in form", url.Values{"client_id": {u.UserName}, "client_secret": {"x"}}, "", 400, "invalid_request"},
 		{"unknown user", nil, basic("nobody", u.ClientSecret), 400, "invalid_client"},
 		{"user ID instead of user name", nil, basic(u.UserID, u.ClientSecret), 400, "invalid_client"},
-		{"API application", nil, basic(z.API.ClientID, z.API.ClientSecret), 400, "invalid_client"},
+		{"API application", nil, basic(z.BasicAPI.ClientID, z.BasicAPI.ClientSecret), 400, "invalid_client"},
 		{"no secret", url.Values{"client_id": {u.UserName}}, "", 400, "invalid_request"},
 		{"no credentials", nil, "", 400, "invalid_request"},
 	} {
@@ -126,7 +163,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 			if strings.Contains(tc.name, "login name") {
 				clientID = u.UserName + "@" + z.OrgDomain
 			}
-			m := introspectBasic(t, z, z.API, r.str(t, "access_token")).json(t)
+			m := introspectBasic(t, z, z.BasicAPI, r.str(t, "access_token")).json(t)
 			if m["active"] != true || m["sub"] != u.UserID || m["client_id"] != clientID {
 				t.Errorf("introspection = %v, want active, sub %s, client_id %s", m, u.UserID, clientID)
 			}
@@ -176,17 +213,35 @@ func TestTokenResponse(t *testing.T) {
 				t.Fatalf("id_token present = %v, want %v", ok, tc.wantIDToken)
 			}
 			if ok {
-				claims := verifyJWT(t, z, idToken)
+				// A service user's id token expires as it is issued and
+				// names its session (ZITADEL's accessTokenResponseFromSession).
+				claims := verifyIDToken(t, z, idToken)
 				if claims["sub"] != tc.user.UserID {
 					t.Errorf("id_token sub = %v, want %s", claims["sub"], tc.user.UserID)
 				}
+				if claims["exp"] != claims["iat"] {
+					t.Errorf("id_token exp = %v, iat = %v, want equal", claims["exp"], claims["iat"])
+				}
+				if sid, _ := claims["sid"].(string); sid == "" {
+					t.Errorf("id_token has no sid")
+				}
 			}
 			access := r.str(t, "access_token")
-			if tc.user.JWTAccessTokens != (strings.Count(access, ".") == 2) {
-				t.Errorf("access token %q: JWT = %v, want %v", access, !tc.user.JWTAccessTokens, tc.user.JWTAccessTokens)
-			}
-			if !tc.user.JWTAccessTokens && strings.Trim(access, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
-				t.Errorf("opaque access token %q is not base64url", access)
+			parts := strings.Split(access, ".")
+			if tc.user.JWTAccessTokens {
+				verifyJWT(t, z, access)
+			} else {
+				// Current ZITADEL's opaque tokens are compact JWEs: five
+				// base64url parts, the first a JSON header ("eyJ"). A client
+				// that tells opaque from JWT by dots or prefix fails here.
+				if len(parts) != 5 || !strings.HasPrefix(access, "eyJ") || len(access) < 200 || len(access) > 1000 {
+					t.Errorf("opaque access token is not JWE-shaped: %d parts, %d characters", len(parts), len(access))
+				}
+				for _, p := range parts {
+					if p == "" || strings.Trim(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+						t.Errorf("opaque access token part %q is not base64url", p)
+					}
+				}
 			}
 		})
 	}
@@ -206,7 +261,9 @@ func TestJWTAccessToken(t *testing.T) {
 	z := startInstance(t)
 	token := accessToken(t, z, z.JWTReader)
 	claims := verifyJWT(t, z, token)
-	for k, want := range map[string]any{"iss": z.Issuer, "sub": z.JWTReader.UserID, "client_id": z.JWTReader.UserID} {
+	// client_id is the user name for the JWT bearer grant too
+	// (token_jwt_profile.go: clientID: user.Username).
+	for k, want := range map[string]any{"iss": z.Issuer, "sub": z.JWTReader.UserID, "client_id": z.JWTReader.UserName} {
 		if claims[k] != want {
 			t.Errorf("%s = %v, want %v", k, claims[k], want)
 		}
@@ -223,7 +280,7 @@ func TestJWTAccessToken(t *testing.T) {
 	if _, ok := claims["scope"]; ok {
 		t.Errorf("scope claim in a ZITADEL JWT access token")
 	}
-	m := introspectBasic(t, z, z.API, token).json(t)
+	m := introspectBasic(t, z, z.BasicAPI, token).json(t)
 	if m["jti"] != claims["jti"] {
 		t.Errorf("introspection jti = %v, want the JWT's %v", m["jti"], claims["jti"])
 	}
@@ -248,7 +305,7 @@ func TestScopes(t *testing.T) {
 			if r.status != 200 {
 				t.Fatalf("token = %d %s", r.status, r.body)
 			}
-			intro := introspectBasic(t, z, z.API, r.str(t, "access_token"))
+			intro := introspectBasic(t, z, z.BasicAPI, r.str(t, "access_token"))
 			m := intro.json(t)
 			if m["active"] != tc.wantActive {
 				t.Fatalf("active = %v, want %v: %s", m["active"], tc.wantActive, intro.body)
@@ -312,14 +369,14 @@ func TestMintToken(t *testing.T) {
 		wantActive bool
 		wantExp    time.Duration
 	}{
-		{"default", z.Reader, TokenOptions{}, z.API, true, 12 * time.Hour},
-		{"JWT", z.JWTReader, TokenOptions{}, z.API, true, 12 * time.Hour},
-		{"short", z.Reader, TokenOptions{Lifetime: time.Minute}, z.API, true, time.Minute},
-		{"expired", z.Reader, TokenOptions{Lifetime: -time.Second}, z.API, false, 0},
+		{"default", z.Reader, TokenOptions{}, z.BasicAPI, true, 12 * time.Hour},
+		{"JWT", z.JWTReader, TokenOptions{}, z.BasicAPI, true, 12 * time.Hour},
+		{"short", z.Reader, TokenOptions{Lifetime: time.Minute}, z.BasicAPI, true, time.Minute},
+		{"expired", z.Reader, TokenOptions{Lifetime: -time.Second}, z.BasicAPI, false, 0},
 		{"other project", z.Reader, TokenOptions{ProjectIDs: []string{z.OtherProjectID}}, z.OtherAPI, true, 12 * time.Hour},
 		{"both projects", z.Reader, TokenOptions{ProjectIDs: []string{z.ProjectID, z.OtherProjectID}}, z.OtherAPI, true, 12 * time.Hour},
-		{"no audience", z.Reader, TokenOptions{ProjectIDs: []string{}}, z.API, false, 0},
-		{"custom scopes", z.Reader, TokenOptions{Scopes: []string{"openid", "read:messages"}}, z.API, true, 12 * time.Hour},
+		{"no audience", z.Reader, TokenOptions{ProjectIDs: []string{}}, z.BasicAPI, false, 0},
+		{"custom scopes", z.Reader, TokenOptions{Scopes: []string{"openid", "read:messages"}}, z.BasicAPI, true, 12 * time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			token, err := z.MintToken(tc.user, tc.opts)
@@ -353,10 +410,13 @@ func TestMintToken(t *testing.T) {
 }
 
 // urn:zitadel:iam:org:project:role:{role} asks for the role claim in the
-// id token, for a user who has the role; the access token is unaffected.
-func TestRoleScopeIDToken(t *testing.T) {
+// id token and a JWT access token, for a user who has the role, under the
+// project-specific claim only (userinfo.go, prepareRoles, assertRoles); no
+// role scope, no role claims.
+func TestRoleScopeTokens(t *testing.T) {
 	z := startInstance(t)
 	roleScope := " urn:zitadel:iam:org:project:role:read:messages"
+	projectClaim := fmt.Sprintf(claimProjectRolesFmt, z.ProjectID)
 	for _, tc := range []struct {
 		name, scope string
 		user        *ServiceUser
@@ -365,14 +425,54 @@ func TestRoleScopeIDToken(t *testing.T) {
 		{"role scope, user with role", scopeFor(z.ProjectID) + roleScope, z.Reader, true},
 		{"role scope, user without role", scopeFor(z.ProjectID) + roleScope, z.NoRole, false},
 		{"no role scope", scopeFor(z.ProjectID), z.Reader, false},
+		{"JWT access token, role scope", scopeFor(z.ProjectID) + roleScope, z.JWTReader, true},
+		{"JWT access token, no role scope", scopeFor(z.ProjectID), z.JWTReader, false},
+		{"role scope of a role nobody has", scopeFor(z.ProjectID) + " urn:zitadel:iam:org:project:role:write:messages", z.Reader, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := jwtGrant(t, z, userAssertion(t, z, tc.user), tc.scope)
-			claims := verifyJWT(t, z, r.str(t, "id_token"))
-			_, ok := claims[claimRoles]
-			_, okProject := claims["urn:zitadel:iam:org:project:"+z.ProjectID+":roles"]
-			if ok != tc.wantClaim || okProject != tc.wantClaim {
-				t.Errorf("id_token role claims present = %v/%v, want %v: %v", ok, okProject, tc.wantClaim, claims)
+			tokens := map[string]jwt.MapClaims{"id_token": verifyIDToken(t, z, r.str(t, "id_token"))}
+			if tc.user.JWTAccessTokens {
+				tokens["access_token"] = verifyJWT(t, z, r.str(t, "access_token"))
+			}
+			for name, claims := range tokens {
+				_, okProject := claims[projectClaim]
+				if okProject != tc.wantClaim {
+					t.Errorf("%s: project role claim present = %v, want %v: %v", name, okProject, tc.wantClaim, claims)
+				}
+				if _, ok := claims[claimRoles]; ok {
+					t.Errorf("%s: generic role claim: a service user's token has no current project", name)
+				}
+			}
+		})
+	}
+}
+
+// Role scopes narrow the roles introspection asserts: a token that asked for
+// a role the user lacks carries no role claim, though the user has another
+// role of the project; without role scopes, every granted role.
+func TestRoleScopeNarrowsIntrospection(t *testing.T) {
+	z := startInstance(t)
+	for _, tc := range []struct {
+		name      string
+		scope     string
+		wantRoles bool
+	}{
+		{"no role scope", scopeFor(z.ProjectID), true},
+		{"the granted role", scopeFor(z.ProjectID) + " urn:zitadel:iam:org:project:role:read:messages", true},
+		{"another role only", scopeFor(z.ProjectID) + " urn:zitadel:iam:org:project:role:write:messages", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, u := range []*ServiceUser{z.Reader, z.JWTReader} {
+				token := accessTokenWithScope(t, z, u, tc.scope)
+				for _, api := range []App{z.JWTAPI, z.BasicAPI} {
+					m := introspectAs(t, z, api, token).json(t)
+					_, generic := m[claimRoles]
+					_, project := m[fmt.Sprintf(claimProjectRolesFmt, z.ProjectID)]
+					if m["active"] != true || generic != tc.wantRoles || project != tc.wantRoles {
+						t.Errorf("%s via %s: active %v, role claims %v/%v, want %v", u.UserName, api.ClientID, m["active"], generic, project, tc.wantRoles)
+					}
+				}
 			}
 		})
 	}

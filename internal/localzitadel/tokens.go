@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -43,11 +44,19 @@ type token struct {
 	clientID  string
 	audience  []string
 	scopes    []string
+	amr       []string // authentication methods (RFC 8176), as ZITADEL's AuthMethodTypesToAMR
 	issuedAt  time.Time
 	expiresAt time.Time
 	revoked   bool
 	pat       bool
 }
+
+// The amr of a token by how its user authenticated (ZITADEL's amr.go maps
+// the password of client_credentials to "pwd" and a private key to nothing).
+var (
+	amrPassword   = []string{"pwd"}
+	amrPrivateKey []string
+)
 
 func (t *token) active(now time.Time) bool {
 	return !t.revoked && now.Before(t.expiresAt)
@@ -114,12 +123,13 @@ func (s *tokenStore) update(id, opaque string, f func(*token)) {
 	}
 }
 
-// lookup finds the record of an access token as a client presents it:
-// an opaque token by its value, a JWT by its jti after checking that this
-// issuer signed it. Garbage, foreign and forged tokens are not found.
+// lookup finds the record of an access token as a client presents it: an
+// opaque token (JWE-shaped) or PAT by its value, else a JWT by its jti
+// after checking that this issuer signed it. It never tells the two apart
+// by dots or prefix. Garbage, foreign and forged tokens are not found.
 func (i *Instance) lookup(accessToken string) (token, bool) {
-	if strings.Count(accessToken, ".") != 2 {
-		return i.tokens.get("", accessToken)
+	if t, ok := i.tokens.get("", accessToken); ok {
+		return t, true
 	}
 	jti, err := i.verifyAccessTokenJWT(accessToken)
 	if err != nil {
@@ -132,29 +142,19 @@ func (i *Instance) lookup(accessToken string) (token, bool) {
 	return t, true
 }
 
-// accessTokenClaims are the claims of a JWT access token (ZITADEL.md,
-// "Token response"): no scope, aud = the project (and client) IDs.
-type accessTokenClaims struct {
-	Issuer     string   `json:"iss"`
-	Subject    string   `json:"sub"`
-	Audience   []string `json:"aud,omitempty"`
-	Expiration int64    `json:"exp"`
-	IssuedAt   int64    `json:"iat"`
-	NotBefore  int64    `json:"nbf"`
-	JWTID      string   `json:"jti"`
-	ClientID   string   `json:"client_id"`
-}
-
 func (i *Instance) verifyAccessTokenJWT(accessToken string) (jti string, err error) {
-	jws, err := jose.ParseSignedCompact(accessToken, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(accessToken, []jose.SignatureAlgorithm{i.keys.alg})
 	if err != nil {
 		return "", err
 	}
-	payload, err := jws.Verify(&i.signingKey.PublicKey)
+	payload, err := jws.Verify(i.keys.signer.Public())
 	if err != nil {
 		return "", err
 	}
-	var claims accessTokenClaims
+	var claims struct {
+		Issuer string `json:"iss"`
+		JWTID  string `json:"jti"`
+	}
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return "", err
 	}
@@ -167,8 +167,9 @@ func (i *Instance) verifyAccessTokenJWT(accessToken string) (jti string, err err
 // issueRequest describes a token to issue for a service user.
 type issueRequest struct {
 	user     *serviceUser
-	clientID string   // client_id of the token: user ID (JWT grant) or user name (client_credentials)
+	clientID string   // client_id of the token: the user name, for both grants
 	scopes   []string // already filtered to the allowed ones
+	amr      []string
 	lifetime time.Duration
 }
 
@@ -182,8 +183,9 @@ func (i *Instance) issue(r issueRequest) (*oidc.AccessTokenResponse, error) {
 		id:        newOpaqueToken(),
 		userID:    r.user.id,
 		clientID:  r.clientID,
-		audience:  audienceFromScopes(r.scopes),
+		audience:  i.audienceFromScopes(r.scopes),
 		scopes:    r.scopes,
+		amr:       r.amr,
 		issuedAt:  now,
 		expiresAt: now.Add(r.lifetime),
 	}
@@ -193,24 +195,16 @@ func (i *Instance) issue(r issueRequest) (*oidc.AccessTokenResponse, error) {
 	}
 
 	var accessToken string
+	var err error
 	if r.user.jwtAccessTokens {
-		jwt, err := i.sign(accessTokenClaims{
-			Issuer:     i.Issuer,
-			Subject:    t.userID,
-			Audience:   t.audience,
-			Expiration: t.expiresAt.Unix(),
-			IssuedAt:   t.issuedAt.Unix(),
-			NotBefore:  t.issuedAt.Unix(),
-			JWTID:      t.id,
-			ClientID:   t.clientID,
-		})
-		if err != nil {
-			return nil, err
-		}
-		accessToken = jwt
+		accessToken, err = i.accessTokenJWT(t, r.user)
 	} else {
-		t.opaque = newOpaqueToken()
+		// Current ZITADEL's opaque tokens are compact JWEs: five parts.
+		t.opaque, err = i.encryptOpaque(t.id + ":" + t.userID)
 		accessToken = t.opaque
+	}
+	if err != nil {
+		return nil, err
 	}
 	i.tokens.add(t)
 
@@ -227,17 +221,38 @@ func (i *Instance) issue(r issueRequest) (*oidc.AccessTokenResponse, error) {
 		}
 		resp.IDToken = idToken
 	}
-	// No "scope" in the response: ZITADEL does not send it (ZITADEL.md).
+	// No "scope" in the response: ZITADEL does not send it.
 	return resp, nil
 }
 
-// idToken signs the id token of a token response (RS256, issuer key).
-// Service users' clients do not assert user info in the id token, so it
-// carries the registered claims and, only for roles asked for with
-// urn:zitadel:iam:org:project:role:{role} and granted in a project of the
-// audience, the role claims (ZITADEL.md, "Scopes").
+// accessTokenJWT signs a JWT access token: the registered claims, aud
+// [client_id] when no project was asked for, and role claims only for the
+// roles its scope asked for.
+func (i *Instance) accessTokenJWT(t *token, user *serviceUser) (string, error) {
+	aud := t.audience
+	if len(aud) == 0 {
+		aud = []string{t.clientID}
+	}
+	claims := map[string]any{
+		"iss":       i.Issuer,
+		"sub":       t.userID,
+		"aud":       aud,
+		"exp":       t.expiresAt.Unix(),
+		"iat":       t.issuedAt.Unix(),
+		"nbf":       t.issuedAt.Unix(),
+		"jti":       t.id,
+		"client_id": t.clientID,
+	}
+	i.addTokenRoleClaims(claims, user, t)
+	return i.sign(claims)
+}
+
+// idToken signs the id token of a token response with the issuer's key.
+// A service user's id token expires when it is issued (exp = iat: it is
+// not meant to be kept) and names the OIDC session (sid). It carries the
+// registered claims and the role claims of the roles its scope asked for.
 func (i *Instance) idToken(t *token, user *serviceUser, accessToken string) (string, error) {
-	atHash, err := oidc.ClaimHash(accessToken, jose.RS256)
+	atHash, err := oidc.ClaimHash(accessToken, i.keys.alg)
 	if err != nil {
 		return "", err
 	}
@@ -245,66 +260,84 @@ func (i *Instance) idToken(t *token, user *serviceUser, accessToken string) (str
 		"iss":       i.Issuer,
 		"sub":       t.userID,
 		"aud":       append([]string{t.clientID}, t.audience...),
-		"exp":       t.issuedAt.Add(time.Hour).Unix(),
+		"exp":       t.issuedAt.Unix(),
 		"iat":       t.issuedAt.Unix(),
 		"auth_time": t.issuedAt.Unix(),
 		"azp":       t.clientID,
 		"client_id": t.clientID,
 		"at_hash":   atHash,
-		"amr":       []string{"pwd"},
+		"sid":       "V1_" + t.id,
 	}
-	var requested []string
-	for _, s := range t.scopes {
-		if role, ok := strings.CutPrefix(s, scopeProjectRole); ok {
-			requested = append(requested, role)
-		}
+	if len(t.amr) > 0 {
+		claims["amr"] = t.amr
 	}
-	all := map[string]map[string]string{}
-	for _, projectID := range t.audience {
-		granted := map[string]map[string]string{}
-		for _, role := range user.roles[projectID] {
-			if slices.Contains(requested, role) {
-				granted[role] = map[string]string{i.OrgID: i.OrgDomain}
-				all[role] = granted[role]
-			}
-		}
-		if len(granted) > 0 {
-			claims["urn:zitadel:iam:org:project:"+projectID+":roles"] = granted
-		}
-	}
-	if len(all) > 0 {
-		claims["urn:zitadel:iam:org:project:roles"] = all
-	}
+	i.addTokenRoleClaims(claims, user, t)
 	return i.sign(claims)
 }
 
-func (i *Instance) sign(claims any) (string, error) {
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
+// requestedRoles are the roles a token's scope asked for with
+// urn:zitadel:iam:org:project:role:{role}.
+func requestedRoles(scopes []string) []string {
+	var roles []string
+	for _, s := range scopes {
+		if role, ok := strings.CutPrefix(s, scopeProjectRole); ok {
+			roles = append(roles, role)
+		}
 	}
-	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: i.signingKey, KeyID: i.signingKeyID}},
-		(&jose.SignerOptions{}).WithType("JWT"),
-	)
-	if err != nil {
-		return "", err
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		return "", err
-	}
-	return jws.CompactSerialize()
+	return roles
 }
 
-func audienceFromScopes(scopes []string) []string {
+// addTokenRoleClaims adds to a token's claims (JWT access token, id token,
+// a userinfo answer) the roles its scope asked for, for each project of its
+// audience, under the project-specific claim only: ZITADEL's userInfo
+// (internal/api/oidc/userinfo.go, prepareRoles and assertRoles). A service
+// user is no application of a project, so there is no "current project"
+// and no generic claim; without role scopes there are no role claims.
+func (i *Instance) addTokenRoleClaims(claims map[string]any, user *serviceUser, t *token) {
+	requested := requestedRoles(t.scopes)
+	if len(requested) == 0 {
+		return
+	}
+	for _, projectID := range t.audience {
+		if roles := i.grantedRoles(user, projectID, requested); roles != nil {
+			claims["urn:zitadel:iam:org:project:"+projectID+":roles"] = roles
+		}
+	}
+}
+
+// grantedRoles is the role claim value of the user's roles in the project,
+// narrowed to requested when it is not empty; nil when there are none:
+//
+//	{"read:messages": {"<orgId>": "<org primary domain>"}}
+func (i *Instance) grantedRoles(user *serviceUser, projectID string, requested []string) map[string]map[string]string {
+	var claim map[string]map[string]string
+	for _, role := range user.roles[projectID] {
+		if len(requested) > 0 && !slices.Contains(requested, role) {
+			continue
+		}
+		if claim == nil {
+			claim = map[string]map[string]string{}
+		}
+		claim[role] = map[string]string{i.OrgID: i.OrgDomain}
+	}
+	return claim
+}
+
+// audienceFromScopes is ZITADEL's AddAudScopeToAudience: the project of
+// each urn:zitadel:iam:org:project:id:{id}:aud scope, where the id
+// "zitadel" stands for the instance's own project.
+func (i *Instance) audienceFromScopes(scopes []string) []string {
 	var aud []string
 	for _, s := range scopes {
 		rest, ok := strings.CutPrefix(s, scopeProjectAudPrefix)
 		if !ok {
 			continue
 		}
-		if id, ok := strings.CutSuffix(rest, scopeProjectAudSuffix); ok && id != "" && !slices.Contains(aud, id) {
+		id, ok := strings.CutSuffix(rest, scopeProjectAudSuffix)
+		if id == "zitadel" {
+			id = i.zitadelProjectID
+		}
+		if ok && id != "" && !slices.Contains(aud, id) {
 			aud = append(aud, id)
 		}
 	}
@@ -320,13 +353,17 @@ func tokenResponse(resp *oidc.AccessTokenResponse) *op.Response {
 }
 
 // JWTProfile is the JWT bearer grant (RFC 7523 §2.1) with a service user's
-// key (ZITADEL.md, "JWT bearer grant"). The assertion is verified with the
-// library, with ZITADEL's parameters (token_jwt_profile.go): iat at most 1 h
-// old, 1 s clock offset, key looked up by kid and iss, sub a known user.
+// key (docs/zitadel-on-the-wire.md, "JWT bearer grant"). The assertion is
+// verified with the library, with ZITADEL's parameters
+// (internal/api/oidc/token_jwt_profile.go): iat at most 1 h old, 1 s clock
+// offset, key looked up by kid and iss, sub a known user.
 //
-// Every assertion failure is 400 invalid_grant, as RFC 7523 §3.1 and
-// ZITADEL.md say. (ZITADEL itself currently answers most of them with
-// 500 server_error "Errors.Internal", zitadel/zitadel#11924 and #12692.)
+// Every assertion failure is what current ZITADEL answers: the library's
+// verification error is no ZITADEL error, so its oidcError
+// (internal/api/oidc/error.go) turns it into 500 server_error
+// "Errors.Internal" (zitadel/zitadel#11924, #12692). Options.LegacyJWTGrantErrors
+// answers 400 invalid_grant instead, as RFC 7523 §3.1 and older versions do.
+// A missing assertion is the library's 400 invalid_request.
 func (s *server) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileGrantRequest]) (*op.Response, error) {
 	i := s.i
 	var user *serviceUser
@@ -340,17 +377,21 @@ func (s *server) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileGr
 			}
 			return nil
 		}))
-	jwtReq, err := op.VerifyJWTAssertion(ctx, r.Data.Assertion, verifier)
-	if err != nil {
-		return nil, oidc.ErrInvalidGrant().WithDescription("assertion invalid: %v", err)
+	if _, err := op.VerifyJWTAssertion(ctx, r.Data.Assertion, verifier); err != nil {
+		if i.legacyJWTGrantErrors {
+			return nil, oidc.ErrInvalidGrant().WithDescription("assertion invalid: %v", err)
+		}
+		return nil, op.NewStatusError(oidc.ErrServerError().WithParent(err).WithDescription("Errors.Internal"), http.StatusInternalServerError)
 	}
 
-	c := &client{id: jwtReq.Subject, user: user, authMethod: oidc.AuthMethodPrivateKeyJWT}
+	// The token's client_id is the user name, for this grant as for
+	// client_credentials (token_jwt_profile.go: clientID: user.Username).
+	c := &client{id: user.userName, user: user, authMethod: oidc.AuthMethodPrivateKeyJWT}
 	scopes, err := op.ValidateAuthReqScopes(c, r.Data.Scope)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := i.issue(issueRequest{user: user, clientID: user.id, scopes: scopes, lifetime: i.accessTokenLifetime})
+	resp, err := i.issue(issueRequest{user: user, clientID: c.id, scopes: scopes, amr: amrPrivateKey, lifetime: i.accessTokenLifetime})
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
@@ -368,32 +409,11 @@ func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequ
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.i.issue(issueRequest{user: c.user, clientID: c.id, scopes: scopes, lifetime: s.i.accessTokenLifetime})
+	resp, err := s.i.issue(issueRequest{user: c.user, clientID: c.id, scopes: scopes, amr: amrPassword, lifetime: s.i.accessTokenLifetime})
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
 	return tokenResponse(resp), nil
-}
-
-// Revocation revokes an access token or PAT (RFC 7009). Unknown and invalid
-// tokens are answered 200 (§2.2). A client may revoke a token it holds
-// (the service user it was issued to) or one issued for it (an API
-// application whose client ID or project ID is in the audience, as
-// ZITADEL's OIDC session CheckClient); for any other token the answer is
-// unauthorized_client.
-func (s *server) Revocation(ctx context.Context, r *op.ClientRequest[oidc.RevocationRequest]) (*op.Response, error) {
-	c, _ := r.Client.(*client)
-	t, ok := s.i.lookup(r.Data.Token)
-	if !ok || c == nil {
-		return op.NewResponse(nil), nil
-	}
-	allowed := (c.user != nil && c.user.id == t.userID) ||
-		(c.app != nil && (slices.Contains(t.audience, c.app.clientID) || slices.Contains(t.audience, c.app.projectID)))
-	if !allowed {
-		return nil, oidc.ErrUnauthorizedClient().WithDescription("token was not issued for this client")
-	}
-	s.i.tokens.update(t.id, t.opaque, func(t *token) { t.revoked = true })
-	return op.NewResponse(nil), nil
 }
 
 // TokenOptions shape a token issued by MintToken.
@@ -440,7 +460,7 @@ func (i *Instance) MintToken(u *ServiceUser, o TokenOptions) (string, error) {
 	if lifetime == 0 {
 		lifetime = i.accessTokenLifetime
 	}
-	resp, err := i.issue(issueRequest{user: user, clientID: user.id, scopes: scopes, lifetime: lifetime})
+	resp, err := i.issue(issueRequest{user: user, clientID: user.userName, scopes: scopes, amr: amrPassword, lifetime: lifetime})
 	if err != nil {
 		return "", fmt.Errorf("localzitadel: MintToken: %w", err)
 	}
