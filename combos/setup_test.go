@@ -296,3 +296,43 @@ func noSecretIn(t *testing.T, output, dir string, st *setupState) {
 		t.Errorf("a private key is in the output")
 	}
 }
+
+// TestSetupAgainstServe: `combos serve` writes admin.env for an Org Owner,
+// and setup works with it as it would against a real instance.
+func TestSetupAgainstServe(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".local-zitadel")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"combos", "serve", "-addr", "127.0.0.1:0", "-dir", dir}, os.Getenv, &stdout, &stderr)
+	}()
+	adminEnv := filepath.Join(dir, "admin.env")
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout.String(), "combos setup -env"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve printed no setup command:\n%s%s", stdout.String(), stderr.String())
+		}
+	}
+	if !strings.Contains(stdout.String(), "go run ./combos setup -env "+shortPath(adminEnv)+" -dir OUT") {
+		t.Errorf("serve's setup command is not for %s:\n%s", adminEnv, stdout.String())
+	}
+	for _, f := range []string{"admin.env", "admin.json"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+
+	out := filepath.Join(t.TempDir(), "out")
+	setupOut, setupErr, err := runSetup(t, ctx, "-env", adminEnv, "-dir", out)
+	if err != nil {
+		t.Fatalf("setup against serve: %v\n%s%s", err, setupOut, setupErr)
+	}
+	if got := statusOf(t, setupOut, "service user examples-reader"); got != "created" {
+		t.Errorf("examples-reader: %s, want created", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+}
