@@ -24,6 +24,9 @@ const (
 	setupJWTApp   = "api-jwt"                  // private_key_jwt: a key, no secret
 	setupBasicApp = "api-basic-authentication" // client_secret_basic: a secret, no key
 	stateFile     = "setup.json"
+	// keyExpiration is the date ZITADEL gives a key created without one
+	// (the console's "no expiration").
+	keyExpiration = "9999-01-01T00:00:00Z"
 )
 
 // setupUsers are the service users of the combinations, as `combos serve`
@@ -289,8 +292,9 @@ func (s *setupRun) ensureApp(ctx context.Context, name, authMethod string) error
 	if jwt {
 		return s.ensureKey(ctx, a, name+"-key.json", keyfile.TypeApplication,
 			"zitadel.application.v2.ApplicationService/CreateApplicationKey", map[string]any{
-				"applicationId": a.ID,
-				"projectId":     s.state.Project.ID,
+				"applicationId":  a.ID,
+				"projectId":      s.state.Project.ID,
+				"expirationDate": keyExpiration,
 			})
 	}
 	switch {
@@ -409,7 +413,10 @@ func (s *setupRun) ensureUser(ctx context.Context, name, display string, role, j
 	}
 
 	if err := s.ensureKey(ctx, u, name+".json", keyfile.TypeServiceAccount,
-		"zitadel.user.v2.UserService/AddKey", map[string]any{"userId": u.ID}); err != nil {
+		"zitadel.user.v2.UserService/AddKey", map[string]any{
+			"userId":         u.ID,
+			"expirationDate": keyExpiration,
+		}); err != nil {
 		return err
 	}
 

@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/joho/godotenv"
 
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
@@ -94,6 +97,10 @@ func TestSetup(t *testing.T) {
 		}
 		if len(r.num) == 1 { // "1" to "6"; negative cases are "N1"…
 			ran++
+			// -env accepts 200 or 403 on the scoped route; setup granted the role.
+			if r.route == "/api/private-scoped" && r.got != "200" {
+				t.Errorf("%s: %s, want 200: examples-reader has the role", r.name(), r.got)
+			}
 		}
 		if !r.ok {
 			t.Errorf("%s: expected %s, got %s\n%s", r.name(), r.expected, r.got, r.detail)
@@ -102,6 +109,8 @@ func TestSetup(t *testing.T) {
 	if ran != 18 { // six combinations, three routes each
 		t.Errorf("%d combination rows ran, want 18", ran)
 	}
+
+	checkOtherUsers(t, z, out)
 
 	// Again: nothing new, the same ids, keys, secrets and PATs.
 	envBefore, _ := os.ReadFile(filepath.Join(out, ".env"))
@@ -334,5 +343,52 @@ func TestSetupAgainstServe(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve: %v", err)
+	}
+}
+
+// checkOtherUsers: no-role.env's user has no role, jwt-tokens.env's user
+// gets JWT access tokens with the role; asked of the issuer directly.
+func checkOtherUsers(t *testing.T, z *localzitadel.Instance, out string) {
+	t.Helper()
+	for _, c := range []struct {
+		file          string
+		wantJWT, role bool
+	}{{"no-role.env", false, false}, {"jwt-tokens.env", true, true}} {
+		env, err := godotenv.Read(filepath.Join(out, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"openid urn:zitadel:iam:org:project:id:" + env["PROJECT_ID"] + ":aud"}}
+		req, _ := http.NewRequest(http.MethodPost, z.TokenURL, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(env["CLIENT_ID"]), url.QueryEscape(env["CLIENT_SECRET"]))
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		postJSON(t, req, &tok)
+		if isJWT := strings.Count(tok.AccessToken, ".") == 2; isJWT != c.wantJWT {
+			t.Errorf("%s: access token is a JWT: %v, want %v", c.file, isJWT, c.wantJWT)
+		}
+		req, _ = http.NewRequest(http.MethodPost, z.IntrospectionURL, strings.NewReader(url.Values{"token": {env["PAT"]}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(env["API_CLIENT_ID"]), url.QueryEscape(env["API_CLIENT_SECRET"]))
+		var answer map[string]any
+		postJSON(t, req, &answer)
+		_, hasRole := answer["urn:zitadel:iam:org:project:roles"]
+		if answer["active"] != true || hasRole != c.role {
+			t.Errorf("%s: its PAT introspects active=%v with role=%v, want active with role=%v", c.file, answer["active"], hasRole, c.role)
+		}
+	}
+}
+
+func postJSON(t *testing.T, req *http.Request, v any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(v) != nil {
+		t.Fatalf("%s: HTTP %d", req.URL.Path, resp.StatusCode)
 	}
 }
