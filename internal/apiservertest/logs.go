@@ -34,7 +34,9 @@ func (h *harness) testLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := api.Logs()
-	for _, want := range []string{"listening", "method=GET", "path=/api/private-scoped", "status=403", "duration=", "stopped"} {
+	// The private route's handler logs who called, from FromContext.
+	caller := `msg="private route" subject=` + inst.Reader.UserID + " username=" + inst.Reader.UserName
+	for _, want := range []string{"listening", "method=GET", "path=/api/private-scoped", "status=403", "duration=", "stopped", caller, "roles=[read:messages]"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
