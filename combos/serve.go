@@ -22,7 +22,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "loopback `address` the local ZITADEL listens on")
-	dir := fs.String("dir", ".local-zitadel", "`directory` for the .env and key files, created if missing")
+	dir := fs.String("dir", ".local-zitadel", "`directory` for the .env, key files and the instance's state, created if missing")
+	fresh := fs.Bool("fresh", false, "start a new instance even if -dir holds one (new ids, keys and secrets)")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	zitadel, err := localzitadel.Start(ctx, localzitadel.Options{Addr: *addr, Dir: *dir, Logger: logger})
+	zitadel, err := localzitadel.Start(ctx, localzitadel.Options{Addr: *addr, Dir: *dir, Logger: logger, Fresh: *fresh})
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%s is in use, by another combos serve or another program: stop it, or choose another address with -addr, e.g. -addr 127.0.0.1:8081", *addr)
 	}
@@ -74,7 +75,11 @@ func printInstructions(w io.Writer, z *localzitadel.Instance, noRoleEnv, jwtToke
 
 	p("Local ZITADEL running at %s (Ctrl-C stops it).", z.Issuer)
 	p("")
-	p("Files in %s (new keys and secrets on every start):", shortPath(z.Dir))
+	if z.Restored() {
+		p("Files in %s (the instance saved there: same ids, keys, secrets and tokens; -fresh starts anew):", shortPath(z.Dir))
+	} else {
+		p("Files in %s (a new instance, kept there across restarts; -fresh starts anew):", shortPath(z.Dir))
+	}
 	p("  %-26s settings for every sample: service user %s (role read:messages)", filepath.Base(z.EnvFile), z.Reader.UserName)
 	p("  %-26s the same for %s (no role: /api/private-scoped answers 403)", filepath.Base(noRoleEnv), z.NoRole.UserName)
 	p("  %-26s the same for %s (JWT access tokens)", filepath.Base(jwtTokensEnv), z.JWTReader.UserName)

@@ -24,25 +24,7 @@ func TestServe(t *testing.T) {
 	defer cancel()
 	var stdout, stderr lockedBuffer
 	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"combos", "serve", "-addr", "127.0.0.1:0", "-dir", dir}, os.Getenv, &stdout, &stderr)
-	}()
-
-	issuerLine := regexp.MustCompile(`Local ZITADEL running at (http://127\.0\.0\.1:\d+) `)
-	var issuer string
-	for deadline := time.Now().Add(10 * time.Second); issuer == ""; time.Sleep(10 * time.Millisecond) {
-		if m := issuerLine.FindStringSubmatch(stdout.String()); m != nil {
-			issuer = m[1]
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve returned early: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no issuer printed:\n%s", stdout.String())
-		}
-	}
+	issuer := startServe(t, ctx, []string{"-addr", "127.0.0.1:0", "-dir", dir}, &stdout, &stderr, done)
 
 	// The files the samples need, readable by the samples' .env parser.
 	env, err := godotenv.Read(filepath.Join(dir, ".env"))
@@ -116,6 +98,66 @@ func TestServe(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), env["CLIENT_SECRET"]) || strings.Contains(stdout.String(), env["CLIENT_SECRET"]) {
 		t.Error("a secret was printed")
+	}
+}
+
+// startServe runs `combos serve args` until ctx ends, sending run's error to
+// done, and returns the issuer it prints.
+func startServe(t *testing.T, ctx context.Context, args []string, stdout, stderr *lockedBuffer, done chan error) string {
+	t.Helper()
+	go func() {
+		done <- run(ctx, append([]string{"combos", "serve"}, args...), os.Getenv, stdout, stderr)
+	}()
+	issuerLine := regexp.MustCompile(`Local ZITADEL running at (http://127\.0\.0\.1:\d+) `)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if m := issuerLine.FindStringSubmatch(stdout.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned early: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no issuer printed:\n%s", stdout.String())
+		}
+	}
+}
+
+// TestServeRestart: serve started again with the same -dir keeps its
+// instance, so an API configured from its .env keeps working; -fresh
+// starts anew.
+func TestServeRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".local-zitadel")
+	serveOnce := func(args ...string) (map[string]string, string) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(t.Context())
+		var stdout, stderr lockedBuffer
+		done := make(chan error, 1)
+		startServe(t, ctx, append([]string{"-addr", "127.0.0.1:0", "-dir", dir}, args...), &stdout, &stderr, done)
+		env, err := godotenv.Read(filepath.Join(dir, ".env"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+		return env, stdout.String()
+	}
+	first, _ := serveOnce()
+	second, out := serveOnce()
+	for _, name := range []string{"PROJECT_ID", "API_CLIENT_ID", "API_CLIENT_SECRET", "CLIENT_SECRET", "PAT", "API_PRIVATE_KEY_FILE"} {
+		if first[name] != second[name] {
+			t.Errorf("%s changed across a restart", name)
+		}
+	}
+	if !strings.Contains(out, "the instance saved there") {
+		t.Errorf("a restart does not say it kept the instance:\n%s", out)
+	}
+	fresh, _ := serveOnce("-fresh")
+	if fresh["PROJECT_ID"] == first["PROJECT_ID"] || fresh["CLIENT_SECRET"] == first["CLIENT_SECRET"] {
+		t.Error("-fresh kept the instance")
 	}
 }
 

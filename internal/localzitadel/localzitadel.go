@@ -23,6 +23,7 @@ package localzitadel
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +59,11 @@ type Options struct {
 	// and RFC 7523 §3.1 do, instead of current ZITADEL's 500 server_error
 	// "Errors.Internal".
 	LegacyJWTGrantErrors bool
+	// Fresh starts a new instance in Dir even if Dir holds a saved one.
+	// Without it, a Start with the Dir of an earlier instance takes that
+	// instance up again (ids, keys, secrets, PATs, active tokens), as a
+	// restarted ZITADEL keeps its own.
+	Fresh bool
 }
 
 // App is an API application of a project: the identity an API uses to
@@ -157,7 +163,13 @@ type Instance struct {
 
 	tokens tokenStore
 	stats  counters
-	fault  atomic.Pointer[Fault]
+
+	// Saving the state to Dir/state.json, when Dir is kept (state.go).
+	restored   bool          // taken up from Dir, not provisioned
+	saveSignal chan struct{} // nil: nothing is saved
+	saverDone  chan struct{}
+	saveMu     sync.Mutex
+	fault      atomic.Pointer[Fault]
 
 	server    *http.Server
 	serveDone chan struct{}
@@ -217,9 +229,16 @@ func Start(ctx context.Context, opts Options) (_ *Instance, err error) {
 		}
 	}()
 
-	keys, err := pooledKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("localzitadel: %w", err)
+	var keys []*rsa.PrivateKey
+	if !i.removeDir && !opts.Fresh {
+		if err := i.restore(); err != nil && !errors.Is(err, errNoState) {
+			return nil, fmt.Errorf("localzitadel: %w", err)
+		}
+	}
+	if !i.restored {
+		if keys, err = pooledKeys(ctx); err != nil {
+			return nil, fmt.Errorf("localzitadel: %w", err)
+		}
 	}
 
 	var lc net.ListenConfig
@@ -235,9 +254,22 @@ func Start(ctx context.Context, opts Options) (_ *Instance, err error) {
 	}
 	i.setURLs("http://" + ln.Addr().String())
 
-	if err := i.provision(keys, opts.SigningAlgorithm); err != nil {
+	if i.restored {
+		// The same instance, maybe at another address: a new .env.
+		i.EnvFile, err = i.WriteEnv(".env", i.Reader, "http://localhost:5000")
+	} else {
+		err = i.provision(keys, opts.SigningAlgorithm)
+	}
+	if err == nil && !i.removeDir {
+		i.saveSignal, i.saverDone = make(chan struct{}, 1), make(chan struct{})
+		err = i.save()
+	}
+	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("localzitadel: %w", err)
+	}
+	if i.saveSignal != nil {
+		go i.saver()
 	}
 
 	i.server = &http.Server{
@@ -268,6 +300,10 @@ func (i *Instance) setURLs(issuer string) {
 	i.StatsURL = issuer + pathStats
 }
 
+// Restored reports whether Start took up the instance saved in Dir
+// rather than provisioning a new one.
+func (i *Instance) Restored() bool { return i.restored }
+
 // Close stops listening, waits a bounded time for requests in flight, and
 // removes Dir if Start created it. It may be called more than once.
 func (i *Instance) Close() error {
@@ -280,6 +316,10 @@ func (i *Instance) Close() error {
 			i.server.Close()
 		}
 		<-i.serveDone
+		if i.saveSignal != nil {
+			<-i.saverDone
+			i.closeErr = i.save()
+		}
 		if i.removeDir {
 			i.closeErr = os.RemoveAll(i.Dir)
 		}

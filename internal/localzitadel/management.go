@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -82,6 +83,13 @@ func (i *Instance) AddAdmin(userName string, orgOwner bool) (*Admin, error) {
 	if userName == "" || userName != filepath.Base(userName) || strings.HasPrefix(userName, ".") {
 		return nil, fmt.Errorf("localzitadel: AddAdmin %q: want a plain name", userName)
 	}
+	keyFile := filepath.Join(i.Dir, userName+".json")
+	if u := i.userByLoginName(userName); u != nil && i.restored && fileExists(keyFile) {
+		// Taken up from Dir with its key file: write its .env anew, for
+		// the instance's address may have changed.
+		return i.writeAdminEnv(&Admin{UserID: u.id, UserName: userName, OrgOwner: i.mgmt.isOrgOwner(u.id),
+			KeyFile: keyFile, EnvFile: filepath.Join(i.Dir, userName+".env")})
+	}
 	u, err := i.createMachineUser(userName, "Administrator "+userName)
 	if err != nil {
 		return nil, fmt.Errorf("localzitadel: AddAdmin: %w", err)
@@ -99,21 +107,32 @@ func (i *Instance) AddAdmin(userName string, orgOwner bool) (*Admin, error) {
 		i.mgmt.mu.Unlock()
 	}
 	a := &Admin{UserID: u.id, UserName: userName, OrgOwner: orgOwner,
-		KeyFile: filepath.Join(i.Dir, userName+".json"), EnvFile: filepath.Join(i.Dir, userName+".env")}
+		KeyFile: keyFile, EnvFile: filepath.Join(i.Dir, userName+".env")}
 	if err := writeFile(i.Dir, userName+".json", keyJSON); err != nil {
 		return nil, fmt.Errorf("localzitadel: %w", err)
 	}
+	i.changed()
+	return i.writeAdminEnv(a)
+}
+
+// writeAdminEnv writes the admin's .env: ZITADEL_DOMAIN and ADMIN_KEY_FILE.
+func (i *Instance) writeAdminEnv(a *Admin) (*Admin, error) {
 	role := "Org Owner"
-	if !orgOwner {
+	if !a.OrgOwner {
 		role = "no manager role"
 	}
 	env := fmt.Sprintf("# Administrator of the local ZITADEL at %s (%s), for:\n"+
 		"#   go run ./combos setup -env %s -dir OUT\n"+
 		"ZITADEL_DOMAIN='%s'\nADMIN_KEY_FILE='%s'\n", i.Issuer, role, a.EnvFile, i.Issuer, a.KeyFile)
-	if err := writeFile(i.Dir, userName+".env", []byte(env)); err != nil {
+	if err := writeFile(i.Dir, a.UserName+".env", []byte(env)); err != nil {
 		return nil, fmt.Errorf("localzitadel: %w", err)
 	}
 	return a, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // rpcError is a Connect error: a code of the Connect protocol and a message

@@ -201,7 +201,7 @@ func (i *Instance) envFileContent(u *ServiceUser, apiBaseURL string) []byte {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Settings for the samples against the local ZITADEL at %s.\n", i.Issuer)
-	b.WriteString("# Valid while that instance runs: every start makes new keys and secrets.\n")
+	b.WriteString("# Valid while that instance runs, and after a restart with the same directory.\n")
 	fmt.Fprintf(&b, "# Service user %s (%s, %s).\n", u.UserName, role, tokens)
 	b.WriteString("# Samples read .env from the working directory (or -env FILE); the real environment wins.\n")
 	for _, name := range names {

@@ -55,7 +55,18 @@ func (i *Instance) routes() http.Handler {
 	i.mountManagement(mux)       // management.go
 	mux.Handle("/", oidcHandler) // the library's answers for anything else
 
-	return i.logRequests(limitBody(mux))
+	return i.logRequests(limitBody(i.noteChanges(mux)))
+}
+
+// noteChanges has the state saved after every request that may change it:
+// tokens issued, objects created or deleted by the management calls.
+func (i *Instance) noteChanges(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			i.changed()
+		}
+	})
 }
 
 func limitBody(next http.Handler) http.Handler {

@@ -464,6 +464,7 @@ func (i *Instance) MintToken(u *ServiceUser, o TokenOptions) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("localzitadel: MintToken: %w", err)
 	}
+	i.changed()
 	return resp.AccessToken, nil
 }
 
@@ -472,6 +473,7 @@ func (i *Instance) MintToken(u *ServiceUser, o TokenOptions) (string, error) {
 func (i *Instance) Revoke(accessToken string) {
 	if t, ok := i.lookup(accessToken); ok {
 		i.tokens.update(t.id, t.opaque, func(t *token) { t.revoked = true })
+		i.changed()
 	}
 }
 
@@ -486,11 +488,12 @@ func (i *Instance) Expire(accessToken string) {
 				t.issuedAt = t.expiresAt.Add(-time.Minute)
 			}
 		})
+		i.changed()
 	}
 }
 
 // newOpaqueToken returns 32 random bytes, base64url without padding: a
-// dot-less string, like ZITADEL's opaque tokens.
+// dot-less string, like ZITADEL's PATs and the token IDs of its records.
 func newOpaqueToken() string {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
