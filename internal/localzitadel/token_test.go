@@ -11,8 +11,6 @@ import (
 	"time"
 )
 
-// The JWT bearer grant succeeds with a well-formed assertion and answers
-// every bad one with 400 invalid_grant (ZITADEL.md, RFC 7523 §3.1).
 // The JWT bearer grant (RFC 7523 §2.1): a failing assertion is current
 // ZITADEL's 500 server_error "Errors.Internal" (token_jwt_profile.go,
 // error.go), or 400 invalid_grant with Options.LegacyJWTGrantErrors.
