@@ -15,7 +15,8 @@
 //
 // Settings: ZITADEL_DOMAIN, API_CLIENT_ID, API_CLIENT_SECRET, and optionally
 // PROJECT_ID, ZITADEL_INTROSPECTION_URL, PORT, INTROSPECTION_CACHE_TTL,
-// INTROSPECTION_TIMEOUT (see README.md and .env.example). The routes are in
+// INTROSPECTION_TIMEOUT, INTROSPECTION_MAX_IN_FLIGHT, TOKEN_VALIDATION
+// (see README.md and .env.example). The routes are in
 // routes.go.
 package main
 
@@ -56,10 +57,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// How this API proves who it is when it asks ZITADEL about a token.
 	authenticate := clientSecretBasic(clientID, clientSecret)
 
-	// The guard asks ZITADEL (through a cache) and lets only active tokens through.
+	// The guard asks ZITADEL (through a cache) and lets only active tokens
+	// through; with TOKEN_VALIDATION=jwt it verifies JWTs itself first.
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	guard := &apiserver.Guard{
-		Introspector:    settings.Introspector(authenticate),
+		Introspector:    settings.Introspector(authenticate, logger),
+		JWT:             settings.JWT(logger),
+		Issuer:          settings.Issuer,
 		Realm:           "api-basic-authentication",
 		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET (the API application's client id and secret)",
 		Logger:          logger,

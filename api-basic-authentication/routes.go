@@ -20,6 +20,8 @@ func routes(guard *apiserver.Guard, logger *slog.Logger) http.Handler {
 	r.NotFound(apiserver.NotFound)
 	r.MethodNotAllowed(apiserver.MethodNotAllowed)
 
+	// Where a client learns which ZITADEL issues tokens for this API (RFC 9728).
+	r.Get(apiserver.ResourceMetadataPath, guard.ResourceMetadata)
 	r.Get(api.RoutePublic, reply(api.PublicMessage))
 	r.With(guard.RequireToken).Get(api.RoutePrivate, private(logger))
 	r.With(guard.RequireToken, guard.RequireRole(api.RoleReadMessages)).

@@ -15,8 +15,8 @@
 //	go run ./api-jwt -addr 127.0.0.1:8000
 //
 // Settings: ZITADEL_DOMAIN, API_PRIVATE_KEY_FILE, and optionally PROJECT_ID,
-// ZITADEL_INTROSPECTION_URL, PORT, INTROSPECTION_CACHE_TTL, INTROSPECTION_TIMEOUT
-// (see README.md and .env.example). The routes are in routes.go.
+// ZITADEL_INTROSPECTION_URL, PORT, INTROSPECTION_CACHE_TTL, INTROSPECTION_TIMEOUT,
+// INTROSPECTION_MAX_IN_FLIGHT, TOKEN_VALIDATION (see README.md and .env.example). The routes are in routes.go.
 package main
 
 import (
@@ -61,10 +61,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return config.Invalid("API_PRIVATE_KEY_FILE", err)
 	}
 
-	// The guard asks ZITADEL (through a cache) and lets only active tokens through.
+	// The guard asks ZITADEL (through a cache) and lets only active tokens
+	// through; with TOKEN_VALIDATION=jwt it verifies JWTs itself first.
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	guard := &apiserver.Guard{
-		Introspector:    settings.Introspector(authenticate),
+		Introspector:    settings.Introspector(authenticate, logger),
+		JWT:             settings.JWT(logger),
+		Issuer:          settings.Issuer,
 		Realm:           "api-jwt",
 		CredentialsHint: "API_PRIVATE_KEY_FILE (the key file of this API application, and that the key is not deleted or expired)",
 		Logger:          logger,

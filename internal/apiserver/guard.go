@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
+	"github.com/zitadel/go-introspection-examples/internal/jwtverify"
 )
 
 // MaxAuthorization is the longest Authorization header the API reads. ZITADEL
@@ -31,6 +32,15 @@ type Guard struct {
 	// Introspector answers whether a token is active and who it belongs
 	// to: an *introspect.Client, usually behind an *introspect.Cache.
 	Introspector introspect.Introspector
+	// JWT, when set (TOKEN_VALIDATION=jwt), is asked first: it verifies JWT
+	// access tokens in the API, without a round trip to ZITADEL, and reports
+	// what it cannot verify (opaque tokens, PATs) as jwtverify.ErrNotJWT,
+	// which then goes to Introspector. The trade-off: a revoked JWT passes
+	// until its exp.
+	JWT introspect.Introspector
+	// Issuer is the ZITADEL instance URL, which ResourceMetadata names as
+	// the authorization server of this API (RFC 9728).
+	Issuer string
 	// Realm names the protected API in WWW-Authenticate (RFC 6750 §3).
 	Realm string
 	// CredentialsHint names the settings to check when ZITADEL rejects the
@@ -42,6 +52,10 @@ type Guard struct {
 }
 
 type callerKey struct{}
+
+// tokenKey holds the token of a caller whose roles its JWT did not say, for
+// RequireRole to introspect.
+type tokenKey struct{}
 
 // FromContext returns the introspection answer about the caller's token,
 // which RequireToken put into the request's context: who called (Subject,
@@ -60,24 +74,45 @@ func (g *Guard) RequireToken(next http.Handler) http.Handler {
 		if !ok {
 			return
 		}
-		caller, err := g.Introspector.Introspect(r.Context(), token)
+		caller, err := g.check(r.Context(), token)
 		if err != nil {
 			g.introspectionFailed(w, r, err)
 			return
 		}
 		// Only "active" decides: an inactive answer has no other member to read.
 		if !caller.Active {
-			g.challenge(w, http.StatusUnauthorized, "invalid_token",
-				"The access token is not active: it is unknown, expired or revoked, or was issued for another project.")
+			g.inactive(w, r)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller)))
+		ctx := context.WithValue(r.Context(), callerKey{}, caller)
+		if caller.RolesUnknown {
+			ctx = context.WithValue(ctx, tokenKey{}, token)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// check asks JWT first, when set, and ZITADEL about what JWT cannot verify.
+func (g *Guard) check(ctx context.Context, token string) (*introspect.Result, error) {
+	if g.JWT != nil {
+		caller, err := g.JWT.Introspect(ctx, token)
+		if !errors.Is(err, jwtverify.ErrNotJWT) {
+			return caller, err
+		}
+	}
+	return g.Introspector.Introspect(ctx, token)
+}
+
+func (g *Guard) inactive(w http.ResponseWriter, r *http.Request) {
+	g.challenge(w, r, http.StatusUnauthorized, "invalid_token",
+		"The access token is not active: it is unknown, expired or revoked, or was issued for another project.")
 }
 
 // RequireRole lets a request through only when the token's user has role in
 // the API's project. It reads the role claims of the introspection answer,
-// never "scope": ZITADEL drops custom scopes such as read:messages.
+// never "scope": ZITADEL drops custom scopes such as read:messages. A JWT
+// without role claims (no role scope was asked for) says nothing about
+// roles: then it introspects the token (cached) to learn them.
 // It runs after RequireToken.
 func (g *Guard) RequireRole(role string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
@@ -88,8 +123,21 @@ func (g *Guard) RequireRole(role string) func(http.Handler) http.Handler {
 				WriteError(w, http.StatusInternalServerError, "server_error", "The API could not check the token. Its log says why.")
 				return
 			}
+			if token, ok := r.Context().Value(tokenKey{}).(string); ok && caller.RolesUnknown {
+				answer, err := g.Introspector.Introspect(r.Context(), token)
+				if err != nil {
+					g.introspectionFailed(w, r, err)
+					return
+				}
+				if !answer.Active {
+					g.inactive(w, r)
+					return
+				}
+				caller = answer
+				r = r.WithContext(context.WithValue(r.Context(), callerKey{}, caller))
+			}
 			if !caller.HasRole(role) {
-				g.challenge(w, http.StatusForbidden, "insufficient_scope",
+				g.challenge(w, r, http.StatusForbidden, "insufficient_scope",
 					"The token's user does not have the role "+role+" in this API's project.")
 				return
 			}
@@ -105,32 +153,32 @@ func (g *Guard) bearerToken(w http.ResponseWriter, r *http.Request) (string, boo
 	switch {
 	case len(values) == 0:
 		// No error attribute: the client may not know it needs a token (RFC 6750 §3.1).
-		w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`"`)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", resource_metadata="`+resourceURL(r)+ResourceMetadataPath+`"`)
 		WriteError(w, http.StatusUnauthorized, "missing_token", "This route needs an access token: send Authorization: Bearer <token>.")
 		return "", false
 	case len(values) > 1:
-		return g.invalidRequest(w, "Send one Authorization header, not several.")
+		return g.invalidRequest(w, r, "Send one Authorization header, not several.")
 	case len(values[0]) > MaxAuthorization:
-		return g.invalidRequest(w, "The Authorization header is longer than 8 KiB.")
+		return g.invalidRequest(w, r, "The Authorization header is longer than 8 KiB.")
 	}
 	scheme, token, _ := strings.Cut(strings.TrimSpace(values[0]), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return g.invalidRequest(w, "The Authorization header must use the Bearer scheme.")
+		return g.invalidRequest(w, r, "The Authorization header must use the Bearer scheme.")
 	}
 	token = strings.TrimSpace(token)
 	switch {
 	case token == "":
-		return g.invalidRequest(w, "The Authorization header has no token after Bearer.")
+		return g.invalidRequest(w, r, "The Authorization header has no token after Bearer.")
 	case strings.ContainsAny(token, " \t"):
-		return g.invalidRequest(w, "The Authorization header must hold exactly one token.")
+		return g.invalidRequest(w, r, "The Authorization header must hold exactly one token.")
 	case !isB64Token(token):
-		return g.invalidRequest(w, "The token has characters that a bearer token cannot have.")
+		return g.invalidRequest(w, r, "The token has characters that a bearer token cannot have.")
 	}
 	return token, true
 }
 
-func (g *Guard) invalidRequest(w http.ResponseWriter, description string) (string, bool) {
-	g.challenge(w, http.StatusBadRequest, "invalid_request", description)
+func (g *Guard) invalidRequest(w http.ResponseWriter, r *http.Request, description string) (string, bool) {
+	g.challenge(w, r, http.StatusBadRequest, "invalid_request", description)
 	return "", false
 }
 
@@ -153,9 +201,14 @@ func isB64Token(s string) bool {
 
 // introspectionFailed answers a request whose token ZITADEL could not judge,
 // and logs why. The log names the cause; the client learns only what it can
-// act on.
+// act on. One failed introspection is one log line: requests that shared it
+// (introspect.Shared) or were turned away by the bound on introspections in
+// flight (introspect.ErrBusy, which logs on its own) add none.
 func (g *Guard) introspectionFailed(w http.ResponseWriter, r *http.Request, err error) {
 	ctx, logger := r.Context(), g.logger()
+	if introspect.Shared(err) || errors.Is(err, introspect.ErrBusy) {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	var unavailable *introspect.UnavailableError
 	var rejected *introspect.RejectedError
 	switch {
@@ -181,9 +234,11 @@ func (g *Guard) introspectionFailed(w http.ResponseWriter, r *http.Request, err 
 	WriteError(w, http.StatusInternalServerError, "server_error", "The API could not check the token. Its log says why.")
 }
 
-// challenge writes an error with the WWW-Authenticate challenge of RFC 6750 §3.
-func (g *Guard) challenge(w http.ResponseWriter, status int, code, description string) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", error="`+code+`", error_description="`+description+`"`)
+// challenge writes an error with the WWW-Authenticate challenge of RFC 6750
+// §3, which points to the API's resource metadata (RFC 9728 §5.1).
+func (g *Guard) challenge(w http.ResponseWriter, r *http.Request, status int, code, description string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", error="`+code+`", error_description="`+description+
+		`", resource_metadata="`+resourceURL(r)+ResourceMetadataPath+`"`)
 	WriteError(w, status, code, description)
 }
 
@@ -192,4 +247,39 @@ func (g *Guard) logger() *slog.Logger {
 		return slog.Default()
 	}
 	return g.Logger
+}
+
+// ResourceMetadataPath is where an API publishes its OAuth 2.0 Protected
+// Resource Metadata (RFC 9728 §3).
+const ResourceMetadataPath = "/.well-known/oauth-protected-resource"
+
+// ResourceMetadata serves the API's protected resource metadata (RFC 9728):
+// the resource, the authorization server that issues its tokens (the ZITADEL
+// instance) and that tokens go in the Authorization header. Clients such as
+// MCP clients discover from it where to get a token, following the
+// resource_metadata of a 401's challenge.
+func (g *Guard) ResourceMetadata(w http.ResponseWriter, r *http.Request) {
+	WriteJSON(w, http.StatusOK, resourceMetadata{
+		Resource:               resourceURL(r),
+		AuthorizationServers:   []string{g.Issuer},
+		BearerMethodsSupported: []string{"header"},
+	})
+}
+
+type resourceMetadata struct {
+	Resource               string   `json:"resource"`
+	AuthorizationServers   []string `json:"authorization_servers"`
+	BearerMethodsSupported []string `json:"bearer_methods_supported"`
+}
+
+// resourceURL is the API's URL as the client called it: the resource
+// identifier of RFC 9728 §1.2 is the URL its metadata is fetched from,
+// minus the well-known path. Behind a proxy that terminates TLS, the scheme
+// the API sees is http.
+func resourceURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }

@@ -54,6 +54,10 @@ func scopedRoute(g *Guard) http.Handler {
 	return mux
 }
 
+// metadataParam ends every challenge: where the API's resource metadata is
+// (RFC 9728 §5.1), at the host the request was sent to.
+const metadataParam = `, resource_metadata="http://example.com/.well-known/oauth-protected-resource"`
+
 const scopedMessage = "Private, scoped route - You need to be authenticated and have the role read:messages to see this."
 
 func TestMalformedAuthorizationNeverReachesZitadel(t *testing.T) {
@@ -78,7 +82,7 @@ func TestMalformedAuthorizationNeverReachesZitadel(t *testing.T) {
 			if resp.StatusCode != http.StatusBadRequest || body["code"] != "invalid_request" {
 				t.Fatalf("got %d %v, want 400 invalid_request", resp.StatusCode, body)
 			}
-			want := `Bearer realm="test-api", error="invalid_request", error_description="` + body["description"] + `"`
+			want := `Bearer realm="test-api", error="invalid_request", error_description="` + body["description"] + `"` + metadataParam
 			if got := resp.Header.Get("WWW-Authenticate"); got != want {
 				t.Fatalf("WWW-Authenticate = %s, want %s", got, want)
 			}
@@ -101,7 +105,7 @@ func TestAnswers(t *testing.T) {
 		retry     string
 		log       string
 	}{
-		{name: "missing", answer: &answer{}, status: 401, code: "missing_token"},
+		{name: "missing", answer: &answer{}, status: 401, code: "missing_token", challenge: metadataParam},
 		{name: "lower-case scheme", header: "bearer t0k.en", answer: &answer{result: reader}, status: 200},
 		{name: "inactive", header: "Bearer t0k.en", answer: &answer{result: &introspect.Result{}},
 			status: 401, code: "invalid_token", challenge: `, error="invalid_token"`},
@@ -132,8 +136,8 @@ func TestAnswers(t *testing.T) {
 			switch {
 			case tt.status == 401 || tt.status == 403:
 				prefix := `Bearer realm="test-api"` + tt.challenge
-				if !strings.HasPrefix(challenge, prefix) || (tt.challenge == "" && challenge != prefix) {
-					t.Fatalf("WWW-Authenticate = %s, want %s…", challenge, prefix)
+				if !strings.HasPrefix(challenge, prefix) || !strings.HasSuffix(challenge, metadataParam) {
+					t.Fatalf("WWW-Authenticate = %s, want %s…%s", challenge, prefix, metadataParam)
 				}
 			case challenge != "":
 				t.Fatalf("WWW-Authenticate = %s on %d", challenge, tt.status)

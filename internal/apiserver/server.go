@@ -15,6 +15,7 @@ import (
 	"github.com/zitadel/go-introspection-examples/internal/cli"
 	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
+	"github.com/zitadel/go-introspection-examples/internal/jwtverify"
 )
 
 // DefaultPort is the port of the original samples.
@@ -29,7 +30,18 @@ type Settings struct {
 	ProjectID        string        // PROJECT_ID, optional: the API's project, whose project-specific role claim counts too
 	CacheTTL         time.Duration // INTROSPECTION_CACHE_TTL; 0 turns the cache off
 	Timeout          time.Duration // INTROSPECTION_TIMEOUT
+	MaxInFlight      int           // INTROSPECTION_MAX_IN_FLIGHT: introspections under way at most
+	// TokenValidation is TOKEN_VALIDATION: "introspection" (the default, the
+	// blog's way: ZITADEL judges every token) or "jwt" (JWT access tokens
+	// are verified in the API; PROJECT_ID is then required).
+	TokenValidation string
 }
+
+// The values of TOKEN_VALIDATION.
+const (
+	ValidateByIntrospection = "introspection"
+	ValidateJWTLocally      = "jwt"
+)
 
 // LoadSettings parses the command line (-addr, -env FILE) of the program
 // name and reads the settings every API has. The sample reads its own from
@@ -59,6 +71,23 @@ func LoadSettings(name string, args []string, getenv func(string) string, stderr
 	if s.Timeout == 0 {
 		s.Timeout = introspect.DefaultTimeout
 	}
+	s.MaxInFlight = introspect.DefaultMaxInFlight
+	if v := env.Optional("INTROSPECTION_MAX_IN_FLIGHT", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			env.Problem(fmt.Errorf("INTROSPECTION_MAX_IN_FLIGHT must be a number between 1 and 1000, not %q", v))
+		}
+		s.MaxInFlight = n
+	}
+	switch s.TokenValidation = env.Optional("TOKEN_VALIDATION", ValidateByIntrospection); s.TokenValidation {
+	case ValidateByIntrospection:
+	case ValidateJWTLocally:
+		if s.ProjectID == "" {
+			env.Problem(errors.New("PROJECT_ID is not set: TOKEN_VALIDATION=jwt needs the API's project id, which a JWT's aud must contain"))
+		}
+	default:
+		env.Problem(fmt.Errorf("TOKEN_VALIDATION must be introspection or jwt, not %q", s.TokenValidation))
+	}
 	if s.Addr == "" {
 		s.Addr = net.JoinHostPort("localhost", strconv.Itoa(env.Port("PORT", DefaultPort)))
 	}
@@ -66,18 +95,37 @@ func LoadSettings(name string, args []string, getenv func(string) string, stderr
 }
 
 // Introspector returns the introspection client of these settings, which
-// authenticates with authenticate, behind a cache unless CacheTTL is 0.
-func (s Settings) Introspector(authenticate introspect.Authenticate) introspect.Introspector {
-	client := &introspect.Client{
+// authenticates with authenticate: at most MaxInFlight introspections at
+// once (logged to logger when the bound turns requests away), behind a cache
+// unless CacheTTL is 0.
+func (s Settings) Introspector(authenticate introspect.Authenticate, logger *slog.Logger) introspect.Introspector {
+	var i introspect.Introspector = introspect.NewLimit(&introspect.Client{
 		URL:          s.IntrospectionURL,
 		Authenticate: authenticate,
 		ProjectID:    s.ProjectID,
 		Timeout:      s.Timeout,
+	}, s.MaxInFlight, 0, logger)
+	if s.CacheTTL > 0 {
+		i = introspect.NewCache(i, s.CacheTTL)
 	}
-	if s.CacheTTL <= 0 {
-		return client
+	return i
+}
+
+// JWT returns, with TOKEN_VALIDATION=jwt, what verifies JWT access tokens in
+// the API against the instance's keys (behind a cache unless CacheTTL is 0),
+// and nil otherwise. Failures to fetch the keys are logged to logger.
+func (s Settings) JWT(logger *slog.Logger) introspect.Introspector {
+	if s.TokenValidation != ValidateJWTLocally {
+		return nil
 	}
-	return introspect.NewCache(client, s.CacheTTL)
+	v, err := jwtverify.New(jwtverify.Options{Issuer: s.Issuer, ProjectID: s.ProjectID, Logger: logger})
+	if err != nil {
+		panic(err) // LoadSettings made sure of both
+	}
+	if s.CacheTTL > 0 {
+		return introspect.NewCache(v, s.CacheTTL)
+	}
+	return v
 }
 
 // Serve listens on s.Addr, prints "listening on http://ADDR" to stdout,
@@ -102,7 +150,8 @@ func Serve(ctx context.Context, s Settings, h http.Handler, logger *slog.Logger,
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Info("introspection", "url", s.IntrospectionURL, "project_id", s.ProjectID, "cache_ttl", s.CacheTTL, "timeout", s.Timeout)
+	logger.Info("introspection", "url", s.IntrospectionURL, "project_id", s.ProjectID, "cache_ttl", s.CacheTTL,
+		"timeout", s.Timeout, "max_in_flight", s.MaxInFlight, "token_validation", s.TokenValidation)
 	logger.Info("listening", "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 

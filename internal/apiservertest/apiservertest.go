@@ -174,6 +174,9 @@ type Answer struct {
 	Status int
 	Header http.Header
 	Body   map[string]string // {"message"} or {"code","description"}
+	// base is the URL of the API that answered, for the resource_metadata
+	// of its challenges.
+	base string
 }
 
 // Get calls path on the server with the given Authorization header values
@@ -213,7 +216,7 @@ func (s *Server) Do(path string, authorization ...string) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	a := Answer{Status: resp.StatusCode, Header: resp.Header}
+	a := Answer{Status: resp.StatusCode, Header: resp.Header, base: s.URL}
 	if err := json.Unmarshal(raw, &a.Body); err != nil {
 		return Answer{}, fmt.Errorf("GET %s: %d with body %q, not JSON: %w", path, resp.StatusCode, raw, err)
 	}
@@ -237,11 +240,13 @@ func (a Answer) Check(realm string, status int, want string) error {
 		return fmt.Errorf("body %v, want code %s and a description", a.Body, want)
 	}
 	challenge := ""
+	// Every challenge points to the API's resource metadata (RFC 9728 §5.1).
+	metadata := fmt.Sprintf(`, resource_metadata="%s/.well-known/oauth-protected-resource"`, a.base)
 	switch {
 	case want == "missing_token":
-		challenge = fmt.Sprintf(`Bearer realm=%q`, realm)
+		challenge = fmt.Sprintf(`Bearer realm=%q`, realm) + metadata
 	case status == http.StatusUnauthorized, status == http.StatusBadRequest, status == http.StatusForbidden:
-		challenge = fmt.Sprintf(`Bearer realm=%q, error=%q, error_description=%q`, realm, want, a.Body["description"])
+		challenge = fmt.Sprintf(`Bearer realm=%q, error=%q, error_description=%q`, realm, want, a.Body["description"]) + metadata
 	}
 	if got := a.Header.Get("WWW-Authenticate"); got != challenge {
 		return fmt.Errorf("WWW-Authenticate %q, want %q", got, challenge)

@@ -34,7 +34,9 @@ func runReference(ctx context.Context, args []string, getenv func(string) string
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	guard := &apiserver.Guard{
-		Introspector:    settings.Introspector(ClientSecretBasic(clientID, clientSecret)),
+		Introspector:    settings.Introspector(ClientSecretBasic(clientID, clientSecret), logger),
+		JWT:             settings.JWT(logger),
+		Issuer:          settings.Issuer,
 		Realm:           "reference-api",
 		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET",
 		Logger:          logger,
@@ -58,6 +60,7 @@ func Routes(guard *apiserver.Guard, logger *slog.Logger) http.Handler {
 	r.Use(apiserver.LogRequests(logger))
 	r.NotFound(apiserver.NotFound)
 	r.MethodNotAllowed(apiserver.MethodNotAllowed)
+	r.Get(apiserver.ResourceMetadataPath, guard.ResourceMetadata)
 	r.Get(api.RoutePublic, message(api.PublicMessage))
 	r.With(guard.RequireToken).Get(api.RoutePrivate, func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := apiserver.FromContext(r.Context())

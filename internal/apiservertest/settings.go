@@ -16,6 +16,8 @@ func (h *harness) testSettings(t *testing.T) {
 		{"INTROSPECTION_CACHE_TTL", "forever", "INTROSPECTION_CACHE_TTL must be a duration"},
 		{"INTROSPECTION_TIMEOUT", "-1s", "INTROSPECTION_TIMEOUT must be a duration"},
 		{"PORT", "http", "PORT must be a port number"},
+		{"TOKEN_VALIDATION", "jwks", "TOKEN_VALIDATION must be introspection or jwt"},
+		{"INTROSPECTION_MAX_IN_FLIGHT", "0", "INTROSPECTION_MAX_IN_FLIGHT must be a number between 1 and 1000"},
 	}
 	for _, name := range h.sample.CredentialSettings {
 		changes = append(changes, change{name, "", name + " is not set"})

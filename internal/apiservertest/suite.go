@@ -28,6 +28,8 @@ func Test(t *testing.T, sample API) {
 	}
 	t.Run("settings", h.testSettings)
 	t.Run("logs", h.testLogs)
+	t.Run("jwt mode", h.testJWTMode)
+	t.Run("resource metadata", h.testResourceMetadata)
 }
 
 // TestGuard runs the tests that do not depend on a sample's method, once,

@@ -77,6 +77,10 @@ type Result struct {
 	OrganizationID string    // urn:zitadel:iam:user:resourceowner:id: the user's organisation, if the token's scope asked for it
 	Expiry         time.Time // exp; zero when ZITADEL sent none
 	Roles          []string  // role names in the API's own project, sorted
+	// RolesUnknown: the answer comes from a JWT access token without role
+	// claims (ZITADEL adds them only when role scopes were asked for), so
+	// Roles says nothing; a route that needs a role must introspect.
+	RolesUnknown bool
 	// Claims is every member of the answer as ZITADEL sent it, e.g. "scope",
 	// "aud" or "urn:zitadel:iam:user:metadata"; nil when inactive.
 	Claims map[string]json.RawMessage

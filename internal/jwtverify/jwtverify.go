@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/zitadel/go-introspection-examples/internal/introspect"
 )
 
 // Defaults of Options.
@@ -87,16 +89,19 @@ type Verifier struct {
 
 // Token is what a verified access token says.
 type Token struct {
-	Subject  string    // sub: the user id
-	ClientID string    // client_id
-	Username string    // preferred_username, when the token carries it
-	Expiry   time.Time // exp
+	Subject        string    // sub: the user id
+	ClientID       string    // client_id
+	Username       string    // preferred_username, when the token carries it
+	OrganizationID string    // urn:zitadel:iam:user:resourceowner:id, when the token carries it
+	Expiry         time.Time // exp
 	// Roles in the API's project. RoleClaims reports whether the token
 	// carries role claims at all: ZITADEL puts them into JWT access tokens
 	// only when role scopes were asked for, so without them the roles are
 	// unknown, not none.
 	Roles      []string
 	RoleClaims bool
+	// Claims is every claim of the token as it was signed.
+	Claims map[string]json.RawMessage
 }
 
 // HasRole reports whether the token's user has the role in the API's project.
@@ -188,12 +193,41 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 		return nil, &InvalidError{Reason: "no jti: not an access token"}
 	}
 	return &Token{
-		Subject:    c.Subject,
-		ClientID:   c.clientID,
-		Username:   c.username,
-		Expiry:     c.ExpiresAt.Time,
-		Roles:      c.roles,
-		RoleClaims: c.roleClaims,
+		Subject:        c.Subject,
+		ClientID:       c.clientID,
+		Username:       c.username,
+		OrganizationID: c.organizationID,
+		Expiry:         c.ExpiresAt.Time,
+		Roles:          c.roles,
+		RoleClaims:     c.roleClaims,
+		Claims:         c.raw,
+	}, nil
+}
+
+// Introspect makes the Verifier an introspect.Introspector, so that the
+// API's guard and cache take it as they take ZITADEL's introspection: a
+// verified token is an active answer, one the issuer signed but that must
+// not pass (expired, another project) an inactive one. Anything else is
+// ErrNotJWT, for the caller to introspect.
+func (v *Verifier) Introspect(ctx context.Context, token string) (*introspect.Result, error) {
+	t, err := v.Verify(ctx, token)
+	var invalid *InvalidError
+	if errors.As(err, &invalid) {
+		return &introspect.Result{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &introspect.Result{
+		Active:         true,
+		Subject:        t.Subject,
+		Username:       t.Username,
+		ClientID:       t.ClientID,
+		OrganizationID: t.OrganizationID,
+		Expiry:         t.Expiry,
+		Roles:          t.Roles,
+		RolesUnknown:   !t.RoleClaims,
+		Claims:         t.Claims,
 	}, nil
 }
 
@@ -203,16 +237,19 @@ const (
 	roleClaim       = "urn:zitadel:iam:org:project:roles"
 	roleClaimPrefix = "urn:zitadel:iam:org:project:"
 	roleClaimSuffix = ":roles"
+	orgClaim        = "urn:zitadel:iam:user:resourceowner:id"
 )
 
 // claims are the claims of a JWT access token that the API reads.
 type claims struct {
 	jwt.RegisteredClaims
-	projectID  string
-	clientID   string
-	username   string
-	roles      []string
-	roleClaims bool
+	projectID      string
+	clientID       string
+	username       string
+	organizationID string
+	roles          []string
+	roleClaims     bool
+	raw            map[string]json.RawMessage
 }
 
 // UnmarshalJSON matches names exactly, as JSON compares them: decoding into
@@ -226,7 +263,7 @@ func (c *claims) UnmarshalJSON(data []byte) error {
 	for name, dst := range map[string]any{
 		"iss": &r.Issuer, "sub": &r.Subject, "aud": &r.Audience, "jti": &r.ID,
 		"exp": &r.ExpiresAt, "nbf": &r.NotBefore, "iat": &r.IssuedAt,
-		"client_id": &c.clientID, "preferred_username": &c.username,
+		"client_id": &c.clientID, "preferred_username": &c.username, orgClaim: &c.organizationID,
 	} {
 		if v, ok := m[name]; ok {
 			if err := json.Unmarshal(v, dst); err != nil {
@@ -252,5 +289,6 @@ func (c *claims) UnmarshalJSON(data []byte) error {
 		}
 	}
 	slices.Sort(c.roles)
+	c.raw = m
 	return nil
 }

@@ -1,0 +1,113 @@
+package apiservertest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
+)
+
+// testJWTMode runs the sample with TOKEN_VALIDATION=jwt: JWTs pass without
+// an introspection, opaque tokens and PATs are introspected as before, and a
+// revoked JWT passes until its exp (the trade-off the README states).
+func (h *harness) testJWTMode(t *testing.T) {
+	inst := h.inst
+	api := h.start(t, "TOKEN_VALIDATION", "jwt")
+	jwt := h.mint(t, inst.JWTReader, localzitadel.TokenOptions{})
+
+	t.Run("a JWT costs no introspection", func(t *testing.T) {
+		inst.ResetStats()
+		h.repeat(t, 20, api, "/api/private", jwt, 200, privateMessage)
+		h.wantIntrospections(t, 0)
+		if keys := inst.Stats().Keys; keys != 1 {
+			t.Fatalf("%d JWKS fetches, want 1", keys)
+		}
+	})
+
+	t.Run("a JWT without role claims: the scoped route introspects once", func(t *testing.T) {
+		inst.ResetStats()
+		h.repeat(t, 10, api, "/api/private-scoped", jwt, 200, scopedMessage)
+		h.wantIntrospections(t, 1)
+	})
+
+	t.Run("opaque tokens and PATs are introspected", func(t *testing.T) {
+		opaque := h.mint(t, inst.Reader, localzitadel.TokenOptions{})
+		noRole := h.mint(t, inst.NoRole, localzitadel.TokenOptions{})
+		inst.ResetStats()
+		h.repeat(t, 5, api, "/api/private-scoped", opaque, 200, scopedMessage)
+		h.repeat(t, 5, api, "/api/private-scoped", noRole, 403, "insufficient_scope")
+		h.repeat(t, 5, api, "/api/private", inst.Reader.PAT, 200, privateMessage)
+		h.wantIntrospections(t, 3)
+	})
+
+	t.Run("a JWT for another project or expired: 401, no introspection", func(t *testing.T) {
+		other := h.mint(t, inst.JWTReader, localzitadel.TokenOptions{ProjectIDs: []string{inst.OtherProjectID}})
+		expired := h.mint(t, inst.JWTReader, localzitadel.TokenOptions{Lifetime: -2 * time.Minute})
+		inst.ResetStats()
+		h.expect(t, api.Get(t, "/api/private", bearer(other)), 401, "invalid_token")
+		h.expect(t, api.Get(t, "/api/private", bearer(expired)), 401, "invalid_token")
+		h.wantIntrospections(t, 0)
+	})
+
+	t.Run("a revoked JWT passes until its exp, unless a route introspects", func(t *testing.T) {
+		revoked := h.mint(t, inst.JWTReader, localzitadel.TokenOptions{})
+		h.expect(t, api.Get(t, "/api/private", bearer(revoked)), 200, privateMessage)
+		inst.Revoke(revoked)
+		h.expect(t, api.Get(t, "/api/private", bearer(revoked)), 200, privateMessage)
+		h.expect(t, api.Get(t, "/api/private-scoped", bearer(revoked)), 401, "invalid_token")
+		introspecting := h.start(t)
+		h.expect(t, introspecting.Get(t, "/api/private", bearer(revoked)), 401, "invalid_token")
+	})
+
+	t.Run("cache off: every request verifies, none introspects", func(t *testing.T) {
+		uncached := h.start(t, "TOKEN_VALIDATION", "jwt", "INTROSPECTION_CACHE_TTL", "0")
+		inst.ResetStats()
+		h.repeat(t, 10, uncached, "/api/private", jwt, 200, privateMessage)
+		h.wantIntrospections(t, 0)
+	})
+
+	t.Run("PROJECT_ID is required", func(t *testing.T) {
+		env := h.env(inst, "TOKEN_VALIDATION", "jwt")
+		delete(env, "PROJECT_ID")
+		var printed strings.Builder
+		err := h.sample.Run(context.Background(), []string{h.sample.Name, "-addr", "127.0.0.1:0", "-env", emptyEnvFile(t)},
+			getenv(env), &strings.Builder{}, &strings.Builder{})
+		if code := cli.ExitCode(err, &printed); code != cli.ExitConfig || !strings.Contains(printed.String(), "PROJECT_ID is not set") {
+			t.Fatalf("exit code %d, printed %q; want %d and a line about PROJECT_ID", code, printed.String(), cli.ExitConfig)
+		}
+	})
+}
+
+// testResourceMetadata reads the API's protected resource metadata (RFC 9728)
+// where a 401's challenge points.
+func (h *harness) testResourceMetadata(t *testing.T) {
+	api := h.start(t)
+	challenge := api.Get(t, "/api/private").Header.Get("WWW-Authenticate")
+	_, metadataURL, ok := strings.Cut(challenge, `resource_metadata="`)
+	metadataURL = strings.TrimSuffix(metadataURL, `"`)
+	if !ok || metadataURL != api.URL+"/.well-known/oauth-protected-resource" {
+		t.Fatalf("WWW-Authenticate %q: no resource_metadata of %s", challenge, api.URL)
+	}
+	resp, err := client.Get(metadataURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+		BearerMethods        []string `json:"bearer_methods_supported"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d, %v", resp.StatusCode, err)
+	}
+	if m.Resource != api.URL || !slices.Equal(m.AuthorizationServers, []string{h.inst.Issuer}) || !slices.Equal(m.BearerMethods, []string{"header"}) {
+		t.Fatalf("metadata %+v, want resource %s, authorization_servers [%s], bearer_methods_supported [header]", m, api.URL, h.inst.Issuer)
+	}
+}
