@@ -363,20 +363,7 @@ func keyBelongsTo(path, keyType, id string) bool {
 // ensureUser finds or creates a service user with a key, a secret, a PAT,
 // its access token type and, if role, the role on the project.
 func (s *setupRun) ensureUser(ctx context.Context, name, display string, role, jwtTokens bool) error {
-	var list struct {
-		Result []struct {
-			UserID  string `json:"userId"`
-			Machine *struct {
-				AccessTokenType string `json:"accessTokenType"`
-			} `json:"machine"`
-		} `json:"result"`
-	}
-	err := s.z.call(ctx, "zitadel.user.v2.UserService/ListUsers", map[string]any{
-		"queries": []any{
-			map[string]any{"userNameQuery": map[string]any{"userName": name, "method": "TEXT_QUERY_METHOD_EQUALS"}},
-			map[string]any{"organizationIdQuery": map[string]any{"organizationId": s.z.org}},
-		},
-	}, &list)
+	found, err := s.findUser(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -385,31 +372,35 @@ func (s *setupRun) ensureUser(ctx context.Context, name, display string, role, j
 		u = &setupObject{}
 		s.state.Users[name] = u
 	}
-	tokenType := ""
-	if len(list.Result) > 0 {
-		found := list.Result[0]
-		if found.Machine == nil {
-			return fmt.Errorf("user %s exists and is not a service user: rename or delete it, then run setup again", name)
+	if found != nil {
+		if u.ID != found.id {
+			*u = setupObject{ID: found.id}
 		}
-		if u.ID != found.UserID {
-			*u = setupObject{ID: found.UserID}
-		}
-		tokenType = found.Machine.AccessTokenType
 		s.line("service user "+name, "found", "id ", u.ID)
 	} else {
+		// BEARER (opaque) is the enum's zero value and the default.
+		machine := map[string]any{"name": display, "description": "made by go run ./combos setup"}
+		if jwtTokens {
+			machine["accessTokenType"] = accessTokenJWT
+		}
 		var created struct {
 			ID string `json:"id"`
 		}
 		err := s.z.call(ctx, "zitadel.user.v2.UserService/CreateUser", map[string]any{
 			"organizationId": s.z.org,
 			"username":       name,
-			"machine":        map[string]any{"name": display, "description": "made by go run ./combos setup"},
+			"machine":        machine,
 		}, &created)
 		if err != nil {
 			return err
 		}
 		*u = setupObject{ID: created.ID, Created: true}
 		s.line("service user "+name, "created", "id ", u.ID)
+	}
+	if jwtTokens {
+		if err := s.ensureJWTAccessTokens(ctx, name, display, found); err != nil {
+			return err
+		}
 	}
 
 	if err := s.ensureKey(ctx, u, name+".json", keyfile.TypeServiceAccount,
@@ -449,24 +440,6 @@ func (s *setupRun) ensureUser(ctx context.Context, name, display string, role, j
 		s.line("  personal access token", "created")
 	}
 
-	// BEARER (opaque) is the zero value and the default of a new user; JWT
-	// access tokens are set with management v1 UpdateMachine, which v2 lacks.
-	if jwtTokens {
-		if tokenType == "ACCESS_TOKEN_TYPE_JWT" {
-			s.line("  access tokens JWT", "found")
-		} else {
-			err := s.z.do(ctx, "PUT", "/management/v1/users/"+u.ID+"/machine", "zitadel.management.v1.ManagementService/UpdateMachine", map[string]any{
-				"name":            display,
-				"description":     "made by go run ./combos setup",
-				"accessTokenType": "ACCESS_TOKEN_TYPE_JWT",
-			}, &struct{}{})
-			if err != nil {
-				return err
-			}
-			s.line("  access tokens JWT", "set")
-		}
-	}
-
 	if role {
 		var created struct {
 			ID string `json:"id"`
@@ -486,6 +459,76 @@ func (s *setupRun) ensureUser(ctx context.Context, name, display string, role, j
 			s.line("  authorization "+setupRole, "created")
 		}
 	}
+	return nil
+}
+
+const accessTokenJWT = "ACCESS_TOKEN_TYPE_JWT"
+
+// foundUser is a service user ListUsers found.
+type foundUser struct{ id, accessTokenType string }
+
+// findUser looks a user up by user name in the admin's organisation.
+func (s *setupRun) findUser(ctx context.Context, name string) (*foundUser, error) {
+	var list struct {
+		Result []struct {
+			UserID  string `json:"userId"`
+			Machine *struct {
+				AccessTokenType string `json:"accessTokenType"`
+			} `json:"machine"`
+		} `json:"result"`
+	}
+	err := s.z.call(ctx, "zitadel.user.v2.UserService/ListUsers", map[string]any{
+		"queries": []any{
+			map[string]any{"userNameQuery": map[string]any{"userName": name, "method": "TEXT_QUERY_METHOD_EQUALS"}},
+			map[string]any{"organizationIdQuery": map[string]any{"organizationId": s.z.org}},
+		},
+	}, &list)
+	if err != nil || len(list.Result) == 0 {
+		return nil, err
+	}
+	if list.Result[0].Machine == nil {
+		return nil, fmt.Errorf("user %s exists and is not a service user: rename or delete it, then run setup again", name)
+	}
+	return &foundUser{id: list.Result[0].UserID, accessTokenType: list.Result[0].Machine.AccessTokenType}, nil
+}
+
+// ensureJWTAccessTokens makes the user's access tokens JWTs. Current
+// ZITADEL sets the type with v2 CreateUser (done) or UpdateUser; earlier v4
+// releases drop that field unseen, so setup checks and then falls back to
+// management v1 UpdateMachine.
+func (s *setupRun) ensureJWTAccessTokens(ctx context.Context, name, display string, found *foundUser) error {
+	const what = "  access tokens JWT"
+	if found != nil && found.accessTokenType == accessTokenJWT {
+		s.line(what, "found")
+		return nil
+	}
+	u := s.state.Users[name]
+	if found != nil {
+		err := s.z.call(ctx, "zitadel.user.v2.UserService/UpdateUser", map[string]any{
+			"userId":  u.ID,
+			"machine": map[string]any{"accessTokenType": accessTokenJWT},
+		}, &struct{}{})
+		if err != nil {
+			return err
+		}
+	}
+	now, err := s.findUser(ctx, name)
+	if err != nil {
+		return err
+	}
+	if now != nil && now.accessTokenType == accessTokenJWT {
+		s.line(what, "set")
+		return nil
+	}
+	err = s.z.do(ctx, "PUT", "/management/v1/users/"+u.ID+"/machine", "zitadel.management.v1.ManagementService/UpdateMachine", map[string]any{
+		"name":            display,
+		"description":     "made by go run ./combos setup",
+		"accessTokenType": accessTokenJWT,
+	}, &struct{}{})
+	if err != nil {
+		return err
+	}
+	s.line(what, "set", "(with management v1 UpdateMachine: this ZITADEL's v2 user API has no access token type)")
 	return nil
 }
 

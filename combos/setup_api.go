@@ -200,7 +200,7 @@ func (e *apiError) Error() string {
 	switch {
 	case e.code == "permission_denied":
 		return fmt.Sprintf("%s: permission denied (%s).\n"+
-			"Grant the admin service user %s the role Org Owner in organisation %s: in the console, Organization → the + next to the managers → the service user → Org Owner.",
+			"Grant the admin service user %s the role Org Owner in organisation %s: in the console, open Organization, click + at the top right, choose the service user and the role Org Owner.",
 			e.call, e.message, e.admin, e.org)
 	case e.code == "unauthenticated":
 		return fmt.Sprintf("%s: ZITADEL did not accept the admin's token (%s): was the admin key or user deleted meanwhile?", e.call, e.message)

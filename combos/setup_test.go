@@ -111,6 +111,9 @@ func TestSetup(t *testing.T) {
 	}
 
 	checkOtherUsers(t, z, out)
+	if !regexp.MustCompile(`(?m)^  access tokens JWT\s+set$`).MatchString(stdout) {
+		t.Errorf("the JWT user's token type was not set with v2 alone:\n%s", stdout)
+	}
 
 	// Again: nothing new, the same ids, keys, secrets and PATs.
 	envBefore, _ := os.ReadFile(filepath.Join(out, ".env"))
@@ -390,5 +393,37 @@ func postJSON(t *testing.T, req *http.Request, v any) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(v) != nil {
 		t.Fatalf("%s: HTTP %d", req.URL.Path, resp.StatusCode)
+	}
+}
+
+// TestSetupLegacyTokenType: against a ZITADEL whose v2 user API has no
+// access token type, setup notices and sets it with management v1.
+func TestSetupLegacyTokenType(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	z, err := localzitadel.Start(ctx, localzitadel.Options{LegacyMachineTokenType: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	admin, err := z.AddAdmin("admin", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	stdout, stderr, err := runSetup(t, ctx, "-env", admin.EnvFile, "-dir", out)
+	if err != nil {
+		t.Fatalf("setup: %v\n%s%s", err, stdout, stderr)
+	}
+	if !regexp.MustCompile(`(?m)^  access tokens JWT\s+set\s+\(with management v1 UpdateMachine`).MatchString(stdout) {
+		t.Errorf("no fallback to UpdateMachine in:\n%s", stdout)
+	}
+	checkOtherUsers(t, z, out)
+	stdout, _, err = runSetup(t, ctx, "-env", admin.EnvFile, "-dir", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statusOf(t, stdout, "  access tokens JWT"); got != "found" {
+		t.Errorf("second setup: access tokens JWT %s, want found", got)
 	}
 }

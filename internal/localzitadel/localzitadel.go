@@ -64,6 +64,11 @@ type Options struct {
 	// instance up again (ids, keys, secrets, PATs, active tokens), as a
 	// restarted ZITADEL keeps its own.
 	Fresh bool
+	// LegacyMachineTokenType: the v2 user service's CreateUser and
+	// UpdateUser ignore machine.accessTokenType, as earlier ZITADEL v4
+	// releases did (their protos lack the field; unknown fields are
+	// dropped), so only management v1 UpdateMachine sets it (management.go).
+	LegacyMachineTokenType bool
 }
 
 // App is an API application of a project: the identity an API uses to
@@ -201,6 +206,7 @@ func Start(ctx context.Context, opts Options) (_ *Instance, err error) {
 	i := &Instance{
 		accessTokenLifetime:  opts.AccessTokenLifetime,
 		legacyJWTGrantErrors: opts.LegacyJWTGrantErrors,
+		mgmt:                 management{legacyMachineTokenType: opts.LegacyMachineTokenType},
 		log:                  opts.Logger,
 		serveDone:            make(chan struct{}),
 		closing:              make(chan struct{}),

@@ -3,8 +3,8 @@ package localzitadel
 // The management calls `combos setup` makes, answered as ZITADEL v4 answers
 // them: the v2 resource services with the Connect protocol's JSON encoding
 // (POST /{package}.{Service}/{Method}, protobuf JSON names, Connect error
-// JSON), and the one management v1 call that v2 lacks through v1's REST
-// gateway. docs/zitadel-on-the-wire.md ("Management calls used by combos
+// JSON), and management v1 UpdateMachine through v1's REST gateway, which
+// setup needs where v2 has no access token type (earlier v4 releases). docs/zitadel-on-the-wire.md ("Management calls used by combos
 // setup") lists each call with the proto it follows. These types are
 // written from the protos on this side only: the setup client has its own.
 
@@ -30,6 +30,8 @@ const pathGatewayPrefix = "/management/v1/users/"
 
 // management holds what the management calls need besides the directory.
 type management struct {
+	legacyMachineTokenType bool // Options.LegacyMachineTokenType
+
 	mu        sync.Mutex
 	orgOwners map[string]bool   // user IDs with the role ORG_OWNER
 	appNames  map[string]string // client ID → application name
@@ -189,6 +191,7 @@ var procedures = map[string]procedure{
 	"/zitadel.application.v2.ApplicationService/DeleteApplication":       unary((*Instance).deleteApplication),
 	"/zitadel.user.v2.UserService/ListUsers":                             unary((*Instance).listUsers),
 	"/zitadel.user.v2.UserService/CreateUser":                            unary((*Instance).createUser),
+	"/zitadel.user.v2.UserService/UpdateUser":                            unary((*Instance).updateUserCall),
 	"/zitadel.user.v2.UserService/AddKey":                                unary((*Instance).addKey),
 	"/zitadel.user.v2.UserService/AddSecret":                             unary((*Instance).addSecret),
 	"/zitadel.user.v2.UserService/AddPersonalAccessToken":                unary((*Instance).addPersonalAccessToken),
@@ -709,13 +712,25 @@ func (i *Instance) listUsers(req *listUsersRequest) (any, error) {
 }
 
 type createUserRequest struct {
-	OrganizationID string `json:"organizationId"`
-	Username       string `json:"username"`
-	Machine        *struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-	} `json:"machine"`
-	Human json.RawMessage `json:"human"`
+	OrganizationID string          `json:"organizationId"`
+	Username       string          `json:"username"`
+	Machine        *machineJSON    `json:"machine"`
+	Human          json.RawMessage `json:"human"`
+}
+
+// machineJSON is CreateUserRequest.Machine and UpdateUserRequest.Machine.
+type machineJSON struct {
+	Name            string `json:"name"`
+	Description     string `json:"description"`
+	AccessTokenType string `json:"accessTokenType"`
+}
+
+// tokenType applies accessTokenType to u, unless this instance acts as an
+// earlier v4 release whose v2 protos lack the field.
+func (i *Instance) tokenType(m *machineJSON, u *serviceUser) {
+	if m.AccessTokenType != "" && !i.mgmt.legacyMachineTokenType {
+		u.jwtAccessTokens = m.AccessTokenType == accessTokenTypeJWT
+	}
 }
 
 func (i *Instance) createUser(req *createUserRequest) (any, error) {
@@ -735,7 +750,31 @@ func (i *Instance) createUser(req *createUserRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := i.withUser(u.id, func(u *serviceUser) { i.tokenType(req.Machine, u) }); err != nil {
+		return nil, err
+	}
 	return map[string]string{"id": u.id, "creationDate": now()}, nil
+}
+
+type updateUserRequest struct {
+	UserID  string       `json:"userId"`
+	Machine *machineJSON `json:"machine"`
+}
+
+func (i *Instance) updateUserCall(req *updateUserRequest) (any, error) {
+	err := i.withUser(req.UserID, func(u *serviceUser) {
+		if req.Machine == nil {
+			return
+		}
+		if req.Machine.Name != "" {
+			u.displayName = req.Machine.Name
+		}
+		i.tokenType(req.Machine, u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"changeDate": now()}, nil
 }
 
 // createMachineUser adds a service user without key, secret or PAT.
@@ -866,9 +905,9 @@ func (i *Instance) createAuthorization(req *createAuthorizationRequest) (any, er
 
 const accessTokenTypeJWT = "ACCESS_TOKEN_TYPE_JWT"
 
-// serveUpdateMachine answers PUT /management/v1/users/{userId}/machine, the
-// one call v2 lacks: a machine user's access token type. v1 has no Connect
-// handler in ZITADEL; its REST gateway answers errors as
+// serveUpdateMachine answers PUT /management/v1/users/{userId}/machine: a
+// machine user's access token type, for releases whose v2 API lacks it.
+// v1 has no Connect handler in ZITADEL; its REST gateway answers errors as
 // {"code":<gRPC code>,"message":…,"details":[…]}.
 func (i *Instance) serveUpdateMachine(w http.ResponseWriter, r *http.Request) {
 	userID, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, pathGatewayPrefix), "/machine")

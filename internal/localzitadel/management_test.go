@@ -291,3 +291,38 @@ func TestManagementWhileServing(t *testing.T) {
 		t.Errorf("ListUsers found %d users, want 20", n)
 	}
 }
+
+// TestManagementAccessTokenType: v2 CreateUser and UpdateUser set the
+// machine user's access token type; with LegacyMachineTokenType they drop
+// it, as earlier v4 releases did, and only v1 UpdateMachine sets it.
+func TestManagementAccessTokenType(t *testing.T) {
+	tokenType := func(z *Instance, token, userName string) string {
+		t.Helper()
+		m := ok(t, connect(t, z, token, "zitadel.user.v2.UserService/ListUsers", `{"queries":[{"userNameQuery":{"userName":"`+userName+`"}}]}`))
+		machine := m["result"].([]any)[0].(map[string]any)["machine"].(map[string]any)
+		s, _ := machine["accessTokenType"].(string)
+		return s
+	}
+	for _, legacy := range []bool{false, true} {
+		z, err := Start(t.Context(), Options{LegacyMachineTokenType: legacy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer z.Close()
+		token := adminToken(t, z, addAdmin(t, z, "owner", true), adminScope)
+		id := ok(t, connect(t, z, token, "zitadel.user.v2.UserService/CreateUser",
+			`{"organizationId":"`+z.OrgID+`","username":"jwt","machine":{"name":"J","accessTokenType":"ACCESS_TOKEN_TYPE_JWT"}}`))["id"].(string)
+		want := "ACCESS_TOKEN_TYPE_JWT"
+		if legacy {
+			want = "" // BEARER, the zero value, is left out
+		}
+		if got := tokenType(z, token, "jwt"); got != want {
+			t.Errorf("legacy=%v: after CreateUser with JWT: %q, want %q", legacy, got, want)
+		}
+		ok(t, connect(t, z, token, "zitadel.user.v2.UserService/UpdateUser",
+			`{"userId":"`+id+`","machine":{"accessTokenType":"ACCESS_TOKEN_TYPE_BEARER"}}`))
+		if got := tokenType(z, token, "jwt"); got != "" {
+			t.Errorf("legacy=%v: after UpdateUser to BEARER: %q, want BEARER (left out)", legacy, got)
+		}
+	}
+}
