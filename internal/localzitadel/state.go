@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -161,7 +162,7 @@ func (i *Instance) snapshot() (*savedState, error) {
 			s.OrgOwners = append(s.OrgOwners, id)
 		}
 	}
-	s.AppNames = i.mgmt.appNames
+	s.AppNames = maps.Clone(i.mgmt.appNames) // marshalled after the lock: a copy
 	data := s
 	i.mgmt.mu.Unlock()
 	// Stable order, so that an unchanged instance writes the same file.
