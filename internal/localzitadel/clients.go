@@ -220,7 +220,7 @@ func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 
 // IsScopeAllowed keeps ZITADEL's reserved scopes besides the standard ones
 // (which the library keeps itself). Any other scope, such as read:messages,
-// is dropped silently: roles never travel in scope (ZITADEL.md, "Scopes").
+// is dropped silently: roles never travel in scope (docs/zitadel-on-the-wire.md, "Scopes").
 func (c *client) IsScopeAllowed(scope string) bool {
 	return isZitadelScope(scope)
 }

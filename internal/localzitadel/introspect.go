@@ -12,8 +12,8 @@ import (
 )
 
 // Introspect answers RFC 7662 introspection for an API application, as
-// ZITADEL's internal/api/oidc/introspect.go (ZITADEL.md, "Introspection
-// endpoint"):
+// ZITADEL's internal/api/oidc/introspect.go (docs/zitadel-on-the-wire.md,
+// "Introspection"):
 //
 //   - The library has already required client authentication (a secret or
 //     an assertion; none at all is invalid_request or invalid_client).

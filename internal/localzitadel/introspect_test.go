@@ -11,7 +11,8 @@ import (
 )
 
 // An active token introspected by the API of its project, with either
-// client authentication, carries every field ZITADEL.md lists, and role
+// client authentication, carries every field of docs/zitadel-on-the-wire.md,
+// "Introspection", "Answers", and role
 // claims exactly when the user has the role.
 func TestIntrospectActive(t *testing.T) {
 	z := startInstance(t)
@@ -142,7 +143,8 @@ func TestIntrospectInactive(t *testing.T) {
 }
 
 // The API's own authentication failing is the only introspection error
-// (ZITADEL.md: 400 unauthorized_client; nothing at all: invalid_client or,
+// (docs/zitadel-on-the-wire.md, "Client authentication errors": 400
+// unauthorized_client; nothing at all: invalid_client or,
 // as the oidc library answers when there is not even a client_id,
 // invalid_request).
 func TestIntrospectClientAuthentication(t *testing.T) {

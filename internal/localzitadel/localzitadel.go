@@ -1,6 +1,6 @@
 // Package localzitadel runs a local OpenID provider on loopback that answers
 // like ZITADEL on every point the samples of this repository depend on
-// (see ZITADEL.md): discovery, the token endpoint (JWT bearer grant and
+// (docs/zitadel-on-the-wire.md, all sections): discovery, the token endpoint (JWT bearer grant and
 // client_credentials), introspection (private_key_jwt and client_secret_basic),
 // revocation, JWKS and userinfo, with opaque and JWT access tokens and PATs.
 //

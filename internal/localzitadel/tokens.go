@@ -19,7 +19,7 @@ import (
 )
 
 // patExpiry is the exp ZITADEL reports for a PAT created without an
-// expiration date: 9999-12-31T23:59:59Z (ZITADEL.md, "Personal access tokens").
+// expiration date: 9999-12-31T23:59:59Z (docs/zitadel-on-the-wire.md, "Personal access tokens (PAT)").
 var patExpiry = time.Unix(253402300799, 0)
 
 // The scopes ZITADEL gives a PAT.
@@ -399,7 +399,7 @@ func (s *server) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileGr
 }
 
 // ClientCredentialsExchange is the client_credentials grant of a service
-// user, authenticated in VerifyClient (ZITADEL.md, "Client credentials grant").
+// user, authenticated in VerifyClient (docs/zitadel-on-the-wire.md, "Client credentials grant").
 func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {
 	c, ok := r.Client.(*client)
 	if !ok || c.user == nil {
