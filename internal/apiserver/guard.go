@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
 	"github.com/zitadel/go-introspection-examples/internal/jwtverify"
@@ -49,7 +50,16 @@ type Guard struct {
 	// Logger gets a line when ZITADEL fails or rejects the API; nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	// Inactive answers in a row since the start, while no token was
+	// active yet: see warnEveryTokenInactive.
+	inactiveRun atomic.Int64
+	sawActive   atomic.Bool
 }
+
+// inactiveWarnAfter is how many inactive answers in a row, with no active
+// one since the start, make the guard say that its set-up may be wrong.
+const inactiveWarnAfter = 10
 
 type callerKey struct{}
 
@@ -84,6 +94,7 @@ func (g *Guard) RequireToken(next http.Handler) http.Handler {
 			g.inactive(w, r)
 			return
 		}
+		g.sawActive.Store(true)
 		ctx := context.WithValue(r.Context(), callerKey{}, caller)
 		if caller.RolesUnknown {
 			ctx = context.WithValue(ctx, tokenKey{}, token)
@@ -104,8 +115,24 @@ func (g *Guard) check(ctx context.Context, token string) (*introspect.Result, er
 }
 
 func (g *Guard) inactive(w http.ResponseWriter, r *http.Request) {
+	g.warnEveryTokenInactive(r)
 	g.challenge(w, r, http.StatusUnauthorized, "invalid_token",
 		"The access token is not active: it is unknown, expired or revoked, or was issued for another project.")
+}
+
+// warnEveryTokenInactive logs once when every token so far was inactive.
+// ZITADEL answers {"active":false}, not an error, for a token whose audience
+// lacks the API's project, and for a client assertion it cannot parse
+// (docs/zitadel-on-the-wire.md, "Introspection"): a set-up mistake then
+// looks like clients sending bad tokens, and the log is the place to say so.
+func (g *Guard) warnEveryTokenInactive(r *http.Request) {
+	if g.sawActive.Load() || g.inactiveRun.Add(1) != inactiveWarnAfter {
+		return
+	}
+	g.logger().WarnContext(r.Context(), "every token so far was inactive",
+		"inactive", inactiveWarnAfter,
+		"hint", "if these tokens should be active, check that the clients ask for the scope urn:zitadel:iam:org:project:id:{projectId}:aud "+
+			"with this API's project, and that the API's application is in that project: "+g.CredentialsHint)
 }
 
 // RequireRole lets a request through only when the token's user has role in

@@ -6,6 +6,26 @@ import (
 	"testing"
 )
 
+// testEveryTokenInactive: when every token is inactive from the start, as
+// when the clients' tokens are for another project, the API says once in
+// its log what to check, naming its credentials.
+func (h *harness) testEveryTokenInactive(t *testing.T) {
+	api := h.start(t)
+	for range 12 {
+		token := h.mint(t, h.inst.Reader, localzitadel.TokenOptions{ProjectIDs: []string{h.inst.OtherProjectID}})
+		h.expect(t, api.Get(t, "/api/private", bearer(token)), 401, "invalid_token")
+	}
+	logs := api.Logs()
+	if n := strings.Count(logs, "every token so far was inactive"); n != 1 {
+		t.Fatalf("the warning appears %d times, want once:\n%s", n, logs)
+	}
+	for _, want := range append([]string{"urn:zitadel:iam:org:project:id:{projectId}:aud"}, h.sample.CredentialSettings...) {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the warning lacks %q:\n%s", want, logs)
+		}
+	}
+}
+
 func (h *harness) testAwkwardCredentials(t *testing.T) {
 	env := h.env(h.inst)
 	h.sample.AwkwardCredentials(h.inst, env)

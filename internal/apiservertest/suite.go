@@ -23,6 +23,7 @@ func Test(t *testing.T, sample API) {
 	h := newHarness(t, sample)
 	t.Run("answers", h.testAnswers)
 	t.Run("credentials rejected", h.testCredentialsRejected)
+	t.Run("every token inactive", h.testEveryTokenInactive)
 	if sample.AwkwardCredentials != nil {
 		t.Run("credentials that must be url-encoded", h.testAwkwardCredentials)
 	}
