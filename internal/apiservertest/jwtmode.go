@@ -36,6 +36,14 @@ func (h *harness) testJWTMode(t *testing.T) {
 		h.wantIntrospections(t, 1)
 	})
 
+	t.Run("a JWT with role claims: roles from the JWT, no introspection", func(t *testing.T) {
+		scopes := []string{"openid", "urn:zitadel:iam:org:project:role:read:messages"}
+		withRole := h.mint(t, inst.JWTReader, localzitadel.TokenOptions{Scopes: scopes})
+		inst.ResetStats()
+		h.repeat(t, 10, api, "/api/private-scoped", withRole, 200, scopedMessage)
+		h.wantIntrospections(t, 0)
+	})
+
 	t.Run("opaque tokens and PATs are introspected", func(t *testing.T) {
 		opaque := h.mint(t, inst.Reader, localzitadel.TokenOptions{})
 		noRole := h.mint(t, inst.NoRole, localzitadel.TokenOptions{})
