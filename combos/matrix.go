@@ -24,9 +24,15 @@ import (
 // and the three ways a service user gets a token (4.1.1, 4.1.2, 4.2), in the
 // order of the original README: each grant against each API.
 var (
-	introspections = []struct{ sample, label string }{
-		{"api-jwt", "JWT profile"},
-		{"api-basic-authentication", "Basic"},
+	introspections = []apiSetup{
+		{"api-jwt", "JWT profile", ""},
+		{"api-basic-authentication", "Basic", ""},
+	}
+	// jwtMode are the same APIs with TOKEN_VALIDATION=jwt: JWT access tokens
+	// verified in the API, anything else introspected.
+	jwtMode = []apiSetup{
+		{"api-jwt", "JWT profile, jwt mode", "jwt"},
+		{"api-basic-authentication", "Basic, jwt mode", "jwt"},
 	}
 	grants = []struct{ sample, label string }{
 		{"service-user-jwt", "JWT profile"},
@@ -35,6 +41,20 @@ var (
 	}
 	routes = []string{"/api/public", "/api/private", "/api/private-scoped"}
 )
+
+// apiSetup is an API sample and its TOKEN_VALIDATION ("" is the default).
+type apiSetup struct{ sample, label, validation string }
+
+// key names the running API process of the setup.
+func (a apiSetup) key() string { return a.sample + "/" + a.validation }
+
+// env is the extra environment of the API process.
+func (a apiSetup) env() []string {
+	if a.validation == "" {
+		return nil
+	}
+	return []string{"TOKEN_VALIDATION=" + a.validation}
+}
 
 // user is a service user whose settings are in envFile.
 type user struct {
@@ -129,14 +149,18 @@ func runMatrix(ctx context.Context, envFile string, progress func(string, ...any
 	}
 
 	apis := map[string]*apiProcess{}
-	for _, in := range introspections {
-		progress("starting %s", in.sample)
-		p, err := startAPI(ctx, bin, in.sample, apiEnv)
+	for _, in := range slices.Concat(introspections, jwtMode) {
+		if in.validation == "" {
+			progress("starting %s", in.sample)
+		} else {
+			progress("starting %s with TOKEN_VALIDATION=%s", in.sample, in.validation)
+		}
+		p, err := startAPI(ctx, bin, in.sample, apiEnv, in.env()...)
 		if err != nil {
 			return nil, err
 		}
 		defer p.stop()
-		apis[in.sample] = p
+		apis[in.key()] = p
 	}
 
 	var rows []row
@@ -149,8 +173,26 @@ func runMatrix(ctx context.Context, envFile string, progress func(string, ...any
 					continue
 				}
 				progress("#%d %s → %s (%s)", num, g.sample, in.sample, u.progressLabel())
-				run := runClient(ctx, bin, g.sample, u.envFile, apis[in.sample].url)
-				rows = append(rows, combinationRows(num, g.label, in.label, u, g.sample, run)...)
+				run := runClient(ctx, bin, g.sample, u.envFile, apis[in.key()].url)
+				rows = append(rows, combinationRows(strconv.Itoa(num), g.label, in.label, u, g.sample, run)...)
+			}
+		}
+	}
+
+	// jwt mode: a JWT passes without introspection, a PAT (opaque) is
+	// introspected as before. Against a real ZITADEL, the configured user's
+	// tokens are whatever its settings give.
+	num = 0
+	for _, g := range []struct{ sample, label string }{grants[0], grants[2]} {
+		for _, in := range jwtMode {
+			num++
+			for _, u := range users {
+				if u.hasRole != nil && (!*u.hasRole || u.jwtTokens != (g.sample != "service-user-pat") || (u.onlyFor != "" && u.onlyFor != g.sample)) {
+					continue
+				}
+				progress("#J%d %s → %s with TOKEN_VALIDATION=jwt (%s)", num, g.sample, in.sample, u.progressLabel())
+				run := runClient(ctx, bin, g.sample, u.envFile, apis[in.key()].url)
+				rows = append(rows, combinationRows("J"+strconv.Itoa(num), g.label, in.label, u, g.sample, run)...)
 			}
 		}
 	}
@@ -158,8 +200,8 @@ func runMatrix(ctx context.Context, envFile string, progress func(string, ...any
 	progress("negative cases")
 	rows = append(rows, negativeRows(ctx, zitadel, apis)...)
 	if _, failed, _ := count(rows); failed > 0 {
-		for _, in := range introspections {
-			if logs := apis[in.sample].stderr.String(); logs != "" {
+		for _, in := range slices.Concat(introspections, jwtMode) {
+			if logs := apis[in.key()].stderr.String(); logs != "" {
 				progress("log of %s:\n%s", in.sample, indent(logs))
 			}
 		}
@@ -207,7 +249,7 @@ func (u user) progressLabel() string {
 }
 
 // combinationRows turns one client run into a row per route.
-func combinationRows(num int, grant, introspection string, u user, sample string, run clientRun) []row {
+func combinationRows(num, grant, introspection string, u user, sample string, run clientRun) []row {
 	token := "opaque"
 	if u.jwtTokens && sample != "service-user-pat" {
 		token = "JWT"
@@ -226,7 +268,7 @@ func combinationRows(num int, grant, introspection string, u user, sample string
 				expected = "403"
 			}
 		}
-		r := row{num: strconv.Itoa(num), grant: grant, introspection: introspection, token: token, user: u.label, route: route, expected: expected}
+		r := row{num: num, grant: grant, introspection: introspection, token: token, user: u.label, route: route, expected: expected}
 		res, answered := run.results[route]
 		switch {
 		case !answered:
@@ -258,15 +300,24 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 		want     int
 		code     string
 		needsOwn bool // needs the local ZITADEL
+		// jwtWant, when not 0, is the answer of an API in jwt mode.
+		jwtWant int
 	}
-	mint := func(o localzitadel.TokenOptions, after func(string)) func() (string, error) {
+	var reader, jwtReader *localzitadel.ServiceUser
+	if z != nil {
+		reader, jwtReader = z.Reader, z.JWTReader
+	}
+	mintFor := func(u **localzitadel.ServiceUser, o localzitadel.TokenOptions, after func(string)) func() (string, error) {
 		return func() (string, error) {
-			tok, err := z.MintToken(z.Reader, o)
+			tok, err := z.MintToken(*u, o)
 			if err == nil && after != nil {
 				after(tok)
 			}
 			return "Bearer " + tok, err
 		}
+	}
+	mint := func(o localzitadel.TokenOptions, after func(string)) func() (string, error) {
+		return mintFor(&reader, o, after)
 	}
 	otherProject := ""
 	if z != nil {
@@ -274,49 +325,58 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 	}
 	fixed := func(h string) func() (string, error) { return func() (string, error) { return h, nil } }
 	cases := []negative{
-		{"no token", fixed(""), http.StatusUnauthorized, "missing_token", false},
-		{"garbage token", fixed("Bearer not-a-token-at-all"), http.StatusUnauthorized, "invalid_token", false},
-		{"malformed header", fixed("Basic dXNlcjpwYXNz"), http.StatusBadRequest, "invalid_request", false},
-		{"revoked token", mint(localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", true},
-		{"expired token", mint(localzitadel.TokenOptions{Lifetime: -time.Minute}, nil), http.StatusUnauthorized, "invalid_token", true},
-		{"token for another project", mint(localzitadel.TokenOptions{ProjectIDs: []string{otherProject}}, nil), http.StatusUnauthorized, "invalid_token", true},
+		{"no token", fixed(""), http.StatusUnauthorized, "missing_token", false, 0},
+		{"garbage token", fixed("Bearer not-a-token-at-all"), http.StatusUnauthorized, "invalid_token", false, 0},
+		{"malformed header", fixed("Basic dXNlcjpwYXNz"), http.StatusBadRequest, "invalid_request", false, 0},
+		{"revoked token", mint(localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", true, 0},
+		{"expired token", mint(localzitadel.TokenOptions{Lifetime: -time.Minute}, nil), http.StatusUnauthorized, "invalid_token", true, 0},
+		{"token for another project", mint(localzitadel.TokenOptions{ProjectIDs: []string{otherProject}}, nil), http.StatusUnauthorized, "invalid_token", true, 0},
+		// The trade-off of jwt mode: ZITADEL is not asked, so a revoked JWT
+		// passes until its exp.
+		{"revoked JWT", mintFor(&jwtReader, localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", true, http.StatusOK},
+		{"expired JWT", mintFor(&jwtReader, localzitadel.TokenOptions{Lifetime: -2 * time.Minute}, nil), http.StatusUnauthorized, "invalid_token", true, 0},
 	}
 	var rows []row
-	newRow := func(n int, in struct{ sample, label string }, name string, want int, code string) row {
-		return row{num: fmt.Sprintf("N%d", n), grant: "-", introspection: in.label, token: "-", user: name, route: "/api/private", expected: strconv.Itoa(want) + " " + code}
+	newRow := func(n int, in apiSetup, name string, want int, code string) row {
+		return row{num: fmt.Sprintf("N%d", n), grant: "-", introspection: in.label, token: "-", user: name, route: "/api/private", expected: strings.TrimSpace(strconv.Itoa(want) + " " + code)}
 	}
-	add := func(n int, in struct{ sample, label string }, name string, header string, want int, code string) {
+	add := func(n int, in apiSetup, name string, header string, want int, code string) {
 		r := newRow(n, in, name, want, code)
-		status, gotCode, err := get(ctx, apis[in.sample].url+r.route, header)
+		status, gotCode, err := get(ctx, apis[in.key()].url+r.route, header)
 		if err != nil {
 			r.got, r.detail = "no answer", err.Error()
 		} else {
-			r.got = strconv.Itoa(status) + " " + gotCode
+			r.got = strings.TrimSpace(strconv.Itoa(status) + " " + gotCode)
 			r.ok = status == want && gotCode == code
 		}
 		rows = append(rows, r)
 	}
-	skip := func(n int, in struct{ sample, label string }, name string, want int, code string) {
+	skip := func(n int, in apiSetup, name string, want int, code string) {
 		r := newRow(n, in, name, want, code)
 		r.skipped = "needs the local ZITADEL"
 		rows = append(rows, r)
 	}
+	apiSetups := slices.Concat(introspections, jwtMode)
 	n := 0
 	for _, c := range cases {
 		n++
-		for _, in := range introspections {
+		for _, in := range apiSetups {
+			want, code := c.want, c.code
+			if in.validation == "jwt" && c.jwtWant != 0 {
+				want, code = c.jwtWant, ""
+			}
 			if c.needsOwn && z == nil {
-				skip(n, in, c.name, c.want, c.code)
+				skip(n, in, c.name, want, code)
 				continue
 			}
 			h, err := c.header()
 			if err != nil {
-				r := newRow(n, in, c.name, c.want, c.code)
+				r := newRow(n, in, c.name, want, code)
 				r.got, r.detail = "no token", err.Error()
 				rows = append(rows, r)
 				continue
 			}
-			add(n, in, c.name, h, c.want, c.code)
+			add(n, in, c.name, h, want, code)
 		}
 	}
 
@@ -324,19 +384,19 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 	// must get 503 temporarily_unavailable, not 401 and never 200.
 	n++
 	if z == nil {
-		for _, in := range introspections {
+		for _, in := range apiSetups {
 			skip(n, in, "ZITADEL stopped", http.StatusServiceUnavailable, "temporarily_unavailable")
 		}
 		return rows
 	}
 	fresh := map[string]string{}
-	for _, in := range introspections {
+	for _, in := range apiSetups {
 		h, _ := mint(localzitadel.TokenOptions{}, nil)()
-		fresh[in.sample] = h
+		fresh[in.key()] = h
 	}
 	_ = z.Close()
-	for _, in := range introspections {
-		add(n, in, "ZITADEL stopped", fresh[in.sample], http.StatusServiceUnavailable, "temporarily_unavailable")
+	for _, in := range apiSetups {
+		add(n, in, "ZITADEL stopped", fresh[in.key()], http.StatusServiceUnavailable, "temporarily_unavailable")
 	}
 	return rows
 }

@@ -43,8 +43,10 @@ func TestMatrix(t *testing.T) {
 	}
 	// Six combinations: JWT-profile and client-credentials grants with three
 	// users (opaque with and without role, JWT with role), PAT with two, each
-	// on three routes; seven negative cases against each API.
-	want := map[string]int{"1": 9, "2": 9, "3": 9, "4": 9, "5": 6, "6": 6, "N1": 2, "N2": 2, "N3": 2, "N4": 2, "N5": 2, "N6": 2, "N7": 2}
+	// on three routes; in jwt mode, a JWT and a PAT against each API; nine
+	// negative cases against each API in each mode.
+	want := map[string]int{"1": 9, "2": 9, "3": 9, "4": 9, "5": 6, "6": 6, "J1": 3, "J2": 3, "J3": 3, "J4": 3,
+		"N1": 4, "N2": 4, "N3": 4, "N4": 4, "N5": 4, "N6": 4, "N7": 4, "N8": 4, "N9": 4}
 	if fmt.Sprint(seen) != fmt.Sprint(want) {
 		t.Errorf("rows per case = %v, want %v", seen, want)
 	}
@@ -64,8 +66,8 @@ func TestGoRunCombos(t *testing.T) {
 		t.Fatalf("go run ./combos: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if last := lines[len(lines)-1]; last != "62 passed, 0 failed" {
-		t.Errorf("summary line = %q, want %q", last, "62 passed, 0 failed")
+	if last := lines[len(lines)-1]; last != "96 passed, 0 failed" {
+		t.Errorf("summary line = %q, want %q", last, "96 passed, 0 failed")
 	}
 	if strings.Contains(stdout.String(), "✗") {
 		t.Errorf("a row is marked ✗:\n%s", stdout.String())
@@ -119,9 +121,10 @@ func TestWrongAPISecretFails(t *testing.T) {
 	if !strings.Contains(out, "skipped: needs the local ZITADEL") {
 		t.Errorf("cases that need the local ZITADEL are not marked skipped:\n%s", out)
 	}
-	// 9 combination rows and the garbage token against the Basic API (its
+	// 9 combination rows, 6 in jwt mode (the configured token is opaque),
+	// and the garbage token against the Basic API in both modes (its
 	// introspection fails before the token is looked at).
-	if !regexp.MustCompile(`(?m)^14 passed, 10 failed, 8 skipped$`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^25 passed, 17 failed, 24 skipped$`).MatchString(out) {
 		t.Errorf("summary line missing or wrong:\n%s", out)
 	}
 	if strings.Contains(out+stderr.String(), z.BasicAPI.ClientSecret) {
