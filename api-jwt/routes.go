@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/zitadel/go-introspection-examples/internal/api"
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
@@ -17,6 +18,7 @@ import (
 func routes(guard *apiserver.Guard, logger *slog.Logger) http.Handler {
 	r := chi.NewRouter()
 	r.Use(apiserver.LogRequests(logger))
+	r.Use(middleware.GetHead) // HEAD of a GET route, as net/http answers it
 	r.NotFound(apiserver.NotFound)
 	r.MethodNotAllowed(apiserver.MethodNotAllowed)
 

@@ -39,7 +39,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	pat := env.String("PAT", "a personal access token of the service user")
+	// Token, not String: a PAT pasted as "Bearer …" or with a line break
+	// inside is a setting to fix, not a 401 to puzzle over.
+	pat := env.Token("PAT", "a personal access token of the service user")
 	if err := env.Err(); err != nil {
 		return err
 	}

@@ -4,7 +4,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 )
 
 // WriteJSON writes v as the JSON body of an answer with status. The API's
@@ -35,8 +39,31 @@ func NotFound(w http.ResponseWriter, _ *http.Request) {
 	WriteError(w, http.StatusNotFound, "not_found", "There is no such route.")
 }
 
-func MethodNotAllowed(w http.ResponseWriter, _ *http.Request) {
-	WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "The route answers GET only.")
+// MethodNotAllowed also sends the Allow header a 405 must carry (RFC 9110
+// §15.5.6): the methods the router has for the path, and HEAD beside GET,
+// which a router with chi's middleware.GetHead answers as net/http does.
+func MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	allowed := allowedMethods(r)
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "The route answers "+strings.Join(allowed, ", ")+" only.")
+}
+
+func allowedMethods(r *http.Request) []string {
+	rctx := chi.RouteContext(r.Context())
+	if rctx == nil || rctx.Routes == nil {
+		return []string{http.MethodGet, http.MethodHead}
+	}
+	path := rctx.RoutePath
+	if path == "" {
+		path = r.URL.Path
+	}
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if rctx.Routes.Match(chi.NewRouteContext(), m, path) || m == http.MethodHead && slices.Contains(allowed, http.MethodGet) {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 // LogRequests logs one line per request: method, path, status and duration.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/zitadel/go-introspection-examples/internal/cli"
@@ -67,10 +68,7 @@ func LoadSettings(name string, args []string, getenv func(string) string, stderr
 	s.IntrospectionURL = env.OptionalURL("ZITADEL_INTROSPECTION_URL", defaultURL, "https://my-instance.zitadel.cloud/oauth/v2/introspect")
 	s.ProjectID = env.Optional("PROJECT_ID", "")
 	s.CacheTTL = env.Duration("INTROSPECTION_CACHE_TTL", introspect.DefaultCacheTTL)
-	s.Timeout = env.Duration("INTROSPECTION_TIMEOUT", introspect.DefaultTimeout)
-	if s.Timeout == 0 {
-		s.Timeout = introspect.DefaultTimeout
-	}
+	s.Timeout = env.Timeout("INTROSPECTION_TIMEOUT", introspect.DefaultTimeout)
 	s.MaxInFlight = introspect.DefaultMaxInFlight
 	if v := env.Optional("INTROSPECTION_MAX_IN_FLIGHT", ""); v != "" {
 		n, err := strconv.Atoi(v)
@@ -92,6 +90,23 @@ func LoadSettings(name string, args []string, getenv func(string) string, stderr
 		s.Addr = net.JoinHostPort("localhost", strconv.Itoa(env.Port("PORT", DefaultPort)))
 	}
 	return s, env, nil
+}
+
+// portInUse names the two ways to move the API to another port.
+func portInUse(addr string) error {
+	host, port, _ := net.SplitHostPort(addr)
+	next := "5001"
+	if p, err := strconv.Atoi(port); err == nil && p > 0 && p < 65535 {
+		next = strconv.Itoa(p + 1)
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	msg := fmt.Sprintf("listen on %s: the port is in use by another program: stop it, or choose another port with PORT=%s or -addr %s", addr, next, net.JoinHostPort(host, next))
+	if port == "5000" {
+		msg += " (on macOS, AirPlay Receiver listens on 5000: System Settings → General → AirDrop & Handoff)"
+	}
+	return errors.New(msg)
 }
 
 // Introspector returns the introspection client of these settings, which
@@ -133,6 +148,9 @@ func (s Settings) JWT(logger *slog.Logger) introspect.Introspector {
 // first lets it report the real address of ":0".
 func Serve(ctx context.Context, s Settings, h http.Handler, logger *slog.Logger, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", s.Addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return portInUse(s.Addr)
+	}
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.Addr, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/zitadel/go-introspection-examples/internal/api"
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
@@ -58,6 +59,7 @@ func ClientSecretBasic(clientID, clientSecret string) func(*http.Request, url.Va
 func Routes(guard *apiserver.Guard, logger *slog.Logger) http.Handler {
 	r := chi.NewRouter()
 	r.Use(apiserver.LogRequests(logger))
+	r.Use(middleware.GetHead) // HEAD of a GET route, as net/http answers it
 	r.NotFound(apiserver.NotFound)
 	r.MethodNotAllowed(apiserver.MethodNotAllowed)
 	r.Get(apiserver.ResourceMetadataPath, guard.ResourceMetadata)

@@ -15,6 +15,8 @@ func (h *harness) testSettings(t *testing.T) {
 		{"ZITADEL_INTROSPECTION_URL", "/oauth/v2/introspect", "ZITADEL_INTROSPECTION_URL must be a URL"},
 		{"INTROSPECTION_CACHE_TTL", "forever", "INTROSPECTION_CACHE_TTL must be a duration"},
 		{"INTROSPECTION_TIMEOUT", "-1s", "INTROSPECTION_TIMEOUT must be a duration"},
+		// 0 is no timeout to a reader, and the cache TTL's 0 means off: neither may quietly be 5s.
+		{"INTROSPECTION_TIMEOUT", "0", "INTROSPECTION_TIMEOUT must be a duration more than 0, like 5s, not \"0\" (unset it for the default 5s)"},
 		{"PORT", "http", "PORT must be a port number"},
 		{"TOKEN_VALIDATION", "jwks", "TOKEN_VALIDATION must be introspection or jwt"},
 		{"INTROSPECTION_MAX_IN_FLIGHT", "0", "INTROSPECTION_MAX_IN_FLIGHT must be a number between 1 and 1000"},

@@ -22,6 +22,7 @@ const (
 func Test(t *testing.T, sample API) {
 	h := newHarness(t, sample)
 	t.Run("answers", h.testAnswers)
+	t.Run("methods", h.testMethods)
 	t.Run("credentials rejected", h.testCredentialsRejected)
 	t.Run("every token inactive", h.testEveryTokenInactive)
 	if sample.AwkwardCredentials != nil {
