@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		JWT:             settings.JWT(logger),
 		Issuer:          settings.Issuer,
 		Realm:           "api-jwt",
-		CredentialsHint: "API_PRIVATE_KEY_FILE (the key file of this API application, and that the key is not deleted or expired)",
+		CredentialsHint: "API_PRIVATE_KEY_FILE (the key file of this API application, not deleted or expired) and ZITADEL_DOMAIN (the client assertion's audience: the instance's URL exactly as its issuer)",
 		Logger:          logger,
 	}
 	return apiserver.Serve(ctx, settings, routes(guard, logger), logger, stdout)

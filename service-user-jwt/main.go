@@ -99,4 +99,4 @@ func jwtBearerGrant(keyFile string, grant serviceuser.Grant, client *http.Client
 	}, nil
 }
 
-const keyFileHint = "is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance, not deleted or expired? ZITADEL refuses an assertion it cannot verify with server_error (older versions: invalid_grant); if the key is right, try again later"
+const keyFileHint = "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance, not deleted or expired) and ZITADEL_DOMAIN (the assertion's audience: the instance's URL exactly as its issuer, e.g. https://my-instance.zitadel.cloud); ZITADEL refuses an assertion it cannot verify with server_error (older versions: invalid_grant); if both are right, try again later"

@@ -30,7 +30,7 @@ func TestEndToEnd(t *testing.T) {
 		Run:             run,
 		Required:        []string{"ZITADEL_DOMAIN", "PROJECT_ID", "CLIENT_PRIVATE_KEY_FILE_PATH"},
 		Grant:           true,
-		ServerErrorHint: "is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance, not deleted or expired?",
+		ServerErrorHint: "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance, not deleted or expired) and ZITADEL_DOMAIN (the assertion's audience",
 		Cases: []clienttest.Case{
 			{Name: "key file of the API application, not of a service user", Code: 2,
 				Prepare: func(_ *testing.T, w *clienttest.World, env map[string]string) {
@@ -51,14 +51,21 @@ func TestEndToEnd(t *testing.T) {
 					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = apiservertest.ForeignKeyFile(t, w.Zitadel.Reader.KeyFile)
 				},
 				Stderr: []string{"error: ZITADEL refused the token request: server_error: Errors.Internal",
-					"hint: is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance, not deleted or expired?"}},
+					"hint: check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance, not deleted or expired) and ZITADEL_DOMAIN (the assertion's audience"}},
 			{Name: "key ZITADEL does not know, older ZITADEL", Code: 1, Tokens: 1,
 				Options: localzitadel.Options{LegacyJWTGrantErrors: true},
 				Prepare: func(t *testing.T, w *clienttest.World, env map[string]string) {
 					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = apiservertest.ForeignKeyFile(t, w.Zitadel.Reader.KeyFile)
 				},
 				Stderr: []string{"error: ZITADEL refused the token request: invalid_grant",
-					"hint: is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance, not deleted or expired?"}},
+					"hint: check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance, not deleted or expired) and ZITADEL_DOMAIN (the assertion's audience"}},
+			{Name: "ZITADEL_DOMAIN not exactly the issuer", Code: 1, Tokens: 1,
+				Prepare: func(_ *testing.T, w *clienttest.World, env map[string]string) {
+					// localhost for 127.0.0.1: the same server, another audience.
+					env["ZITADEL_DOMAIN"] = strings.Replace(w.Zitadel.Issuer, "127.0.0.1", "localhost", 1)
+				},
+				Stderr: []string{"error: ZITADEL refused the token request: ",
+					"hint: check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance, not deleted or expired) and ZITADEL_DOMAIN (the assertion's audience: the instance's URL exactly as its issuer"}},
 		},
 	})
 }
@@ -71,9 +78,9 @@ func TestRefusedGrantNamesTheSettings(t *testing.T) {
 		status       int
 		answer, hint string
 	}{
-		{500, `{"error":"server_error","error_description":"Errors.Internal"}`, "is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance"},
-		{400, `{"error":"invalid_grant","error_description":"assertion invalid"}`, "is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance"},
-		{400, `{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc"}`, "is CLIENT_PRIVATE_KEY_FILE_PATH a key of a service user of this instance"},
+		{500, `{"error":"server_error","error_description":"Errors.Internal"}`, "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance"},
+		{400, `{"error":"invalid_grant","error_description":"assertion invalid"}`, "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance"},
+		{400, `{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc"}`, "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance"},
 		{400, `{"error":"invalid_scope","error_description":"project not found"}`, "check PROJECT_ID"},
 		{400, `{"error":"unsupported_grant_type"}`, ""},
 	}

@@ -29,8 +29,10 @@ func TestEndToEnd(t *testing.T) {
 				Prepare: func(_ *testing.T, _ *clienttest.World, env map[string]string) { env["PAT"] = "Bearer " + env["PAT"] },
 				Stderr:  []string{`config: PAT starts with "Bearer ": set the token alone, without the scheme`}},
 			{Name: "PAT with a space inside", Code: 2,
-				Prepare: func(_ *testing.T, _ *clienttest.World, env map[string]string) { env["PAT"] = env["PAT"][:8] + " " + env["PAT"][8:] },
-				Stderr:  []string{"config: PAT has a space or line break inside: paste the token alone, on one line"}},
+				Prepare: func(_ *testing.T, _ *clienttest.World, env map[string]string) {
+					env["PAT"] = env["PAT"][:8] + " " + env["PAT"][8:]
+				},
+				Stderr: []string{"config: PAT has a space or line break inside: paste the token alone, on one line"}},
 			{Name: "ZITADEL unavailable for the API's introspection", Code: 1,
 				Prepare: func(_ *testing.T, w *clienttest.World, _ map[string]string) {
 					w.Zitadel.SetFault(localzitadel.Fault{Status: http.StatusServiceUnavailable})

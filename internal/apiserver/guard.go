@@ -245,11 +245,9 @@ func (g *Guard) introspectionFailed(w http.ResponseWriter, r *http.Request, err 
 		WriteError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The API cannot check the token right now. Try again later.")
 		return
 	case errors.As(err, &rejected) && rejected.Credentials():
-		logger.ErrorContext(ctx, "ZITADEL rejected the API's credentials: check "+g.CredentialsHint,
-			"status", rejected.Status, "error", rejected.Code, "error_description", rejected.Description)
+		logger.ErrorContext(ctx, "ZITADEL rejected the API's credentials: check "+g.CredentialsHint, rejectedAttrs(rejected)...)
 	case errors.As(err, &rejected):
-		logger.ErrorContext(ctx, "ZITADEL refused the introspection request: check ZITADEL_DOMAIN and ZITADEL_INTROSPECTION_URL",
-			"status", rejected.Status, "error", rejected.Code, "error_description", rejected.Description)
+		logger.ErrorContext(ctx, "ZITADEL refused the introspection request: check ZITADEL_DOMAIN and ZITADEL_INTROSPECTION_URL", rejectedAttrs(rejected)...)
 	case ctx.Err() != nil:
 		// The client went away while waiting; nobody reads this answer.
 		w.Header().Set("Retry-After", retryAfter)
@@ -259,6 +257,20 @@ func (g *Guard) introspectionFailed(w http.ResponseWriter, r *http.Request, err 
 		logger.ErrorContext(ctx, "introspection failed", "error", err)
 	}
 	WriteError(w, http.StatusInternalServerError, "server_error", "The API could not check the token. Its log says why.")
+}
+
+// rejectedAttrs are the log attributes of a refusal: its status, and the
+// OAuth error and description when ZITADEL sent them (a 404 page or a
+// redirect has none, and an empty attribute reads like a missing value).
+func rejectedAttrs(r *introspect.RejectedError) []any {
+	attrs := []any{"status", r.Status}
+	if r.Code != "" {
+		attrs = append(attrs, "error", r.Code)
+	}
+	if r.Description != "" {
+		attrs = append(attrs, "error_description", r.Description)
+	}
+	return attrs
 }
 
 // challenge writes an error with the WWW-Authenticate challenge of RFC 6750

@@ -43,6 +43,7 @@ func TestGuard(t *testing.T) {
 	t.Run("cache", h.testCache)
 	t.Run("issuer faults", h.testFaults)
 	t.Run("rogue answers", h.testRogueAnswers)
+	t.Run("wrong introspection URL", h.testWrongIntrospectionURL)
 	t.Run("outage under load", h.testOutage)
 	t.Run("issuer stopped under load", h.testIssuerStopped)
 }

@@ -48,7 +48,7 @@ func sharedCases(s Client) []Case {
 		{Name: "API not running", Code: 1, Tokens: 1,
 			Prepare: func(_ *testing.T, _ *World, env map[string]string) { env["API_BASE_URL"] = apiURLNotRunning },
 			Stdout:  []string{"/api/public          ---  no answer: ", "connection refused"},
-			Stderr:  []string{"error: ", "connection refused", "hint: is the API running at API_BASE_URL=" + apiURLNotRunning + "? start the API: go run ./api-jwt"}},
+			Stderr:  []string{"error: ", "connection refused", "hint: is the API running at API_BASE_URL=" + apiURLNotRunning + "? start it, or set API_BASE_URL to where it runs"}},
 		{Name: "no settings", Code: 2, Prepare: func(_ *testing.T, _ *World, env map[string]string) { clear(env) }, Stderr: missing},
 		{Name: "env file missing", Args: []string{"-env", "/nonexistent/.env"}, Code: 2, Stderr: []string{"config: env file /nonexistent/.env does not exist"}},
 		{Name: "API_BASE_URL without scheme", Code: 2, Prepare: func(_ *testing.T, _ *World, env map[string]string) { env["API_BASE_URL"] = "localhost:5000" },

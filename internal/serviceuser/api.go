@@ -75,8 +75,11 @@ func answer(route string, status int, contentType string, raw []byte, token stri
 		// kind (a firewall's, say) is not.
 		route == api.RoutePrivateScoped && status == http.StatusForbidden && r.Code == "insufficient_scope":
 		r.OK = true
-	default:
+	case r.Code != "":
 		r.err = fmt.Errorf("%s answered %d %s", route, r.Status, r.Code)
+	default:
+		// Not the API's JSON error: a proxy's page, say.
+		r.err = fmt.Errorf("%s answered %d %s", route, r.Status, http.StatusText(r.Status))
 	}
 	return r
 }
@@ -124,7 +127,7 @@ func (r Result) Line() string {
 func (r Result) hint(baseURL, rejected string) string {
 	switch {
 	case r.Status == 0:
-		return fmt.Sprintf("is the API running at API_BASE_URL=%s? start the API: go run ./api-jwt", baseURL)
+		return fmt.Sprintf("is the API running at API_BASE_URL=%s? start it, or set API_BASE_URL to where it runs", baseURL)
 	case r.Status == http.StatusUnauthorized:
 		return rejected
 	case r.Status == http.StatusServiceUnavailable:

@@ -46,6 +46,24 @@ func TestLine(t *testing.T) {
 	}
 }
 
+// TestErrorNotJSON: an error page of a proxy has no code; what is printed
+// has no empty code and no trailing space.
+func TestErrorNotJSON(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprint(w, "<html>Bad Gateway</html>")
+	}))
+	defer srv.Close()
+	r := Call(t.Context(), client("opaque-token-1"), srv.URL, api.RoutePrivate)
+	if got, want := r.Line(), "/api/private         502  Bad Gateway"; got != want {
+		t.Errorf("line %q, want %q", got, want)
+	}
+	if got, want := r.err.Error(), "/api/private answered 502 Bad Gateway"; got != want {
+		t.Errorf("error %q, want %q", got, want)
+	}
+}
+
 func TestNotTheAPI(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")

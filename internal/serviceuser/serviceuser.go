@@ -81,7 +81,7 @@ func CallRoutes(ctx context.Context, s Settings, tokens *tokensource.Source, cli
 	}
 	if s.PrintToken {
 		// The only place a token is ever printed: on request, alone, for
-		// curl -H "Authorization: Bearer $(go run ./service-user-jwt -print-token)".
+		// curl -H "Authorization: Bearer $(go run . -print-token)".
 		_, err := fmt.Fprintln(stdout, tok.AccessToken)
 		return err
 	}

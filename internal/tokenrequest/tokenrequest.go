@@ -45,8 +45,10 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("ZITADEL refused the token request: %s: %s", e.Code, e.Description)
 	case e.Code != "":
 		return "ZITADEL refused the token request: " + e.Code
-	default:
+	case e.ContentType != "":
 		return fmt.Sprintf("token endpoint answered HTTP %d (%s), not a token response", e.Status, e.ContentType)
+	default:
+		return fmt.Sprintf("token endpoint answered HTTP %d, not a token response", e.Status)
 	}
 }
 

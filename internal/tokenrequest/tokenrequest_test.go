@@ -74,6 +74,7 @@ func TestRefusalsAndOtherAnswersAreErrorsWithAHint(t *testing.T) {
 		{"not the token endpoint", 200, "text/html", `<html>console</html>`, "HTTP 200 (text/html), not a token response", "ZITADEL_TOKEN_URL"},
 		{"no access_token", 200, "application/json", `{"token_type":"Bearer"}`, "not a token response", "ZITADEL_TOKEN_URL"},
 		{"not a bearer token", 200, "application/json", `{"access_token":"x","token_type":"mac"}`, "not a token response", "ZITADEL_TOKEN_URL"},
+		{"no content type", 502, "", ``, "token endpoint answered HTTP 502, not a token response", "ZITADEL, or a proxy in front of it, failed"},
 		{"redirect is not followed", 302, "text/html", ``, "HTTP 302", "ZITADEL_TOKEN_URL"},
 		{"oversized answer", 400, "application/json", big, "HTTP 400 (application/json), not a token response", "ZITADEL_TOKEN_URL"},
 		{"control characters in description", 400, "application/json", `{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc"}`,
@@ -95,6 +96,9 @@ func TestRefusalsAndOtherAnswersAreErrorsWithAHint(t *testing.T) {
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("got %v, %v; want an *Error", tok, err)
+			}
+			if strings.Contains(e.Error(), "()") || strings.HasSuffix(e.Error(), " ") {
+				t.Errorf("got %q: an empty part", e.Error())
 			}
 			if !strings.Contains(e.Error(), tt.wantErr) || !strings.Contains(e.Hint, tt.wantHint) || (tt.wantHint == "") != (e.Hint == "") {
 				t.Errorf("got %q, hint %q; want %q, hint with %q", e.Error(), e.Hint, tt.wantErr, tt.wantHint)
