@@ -177,7 +177,6 @@ func equalSecret(want, got string) bool {
 // client is an op.Client: an API application or a service user.
 type client struct {
 	id         string
-	app        *apiApp
 	user       *serviceUser
 	authMethod oidc.AuthMethod
 }
