@@ -63,6 +63,10 @@ func TestErrorBodies(t *testing.T) {
 		{"no grant_type", z, z.TokenURL, url.Values{}, "", 400, oauthError("invalid_request", "grant_type missing")},
 		{"client credentials, unknown user", z, z.TokenURL, url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}, basic("nobody", z.Reader.ClientSecret), 400, oauthError("invalid_client", "client not found")},
 		{"client credentials, wrong secret", z, z.TokenURL, url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}, basic(z.Reader.UserName, "wrong"), 400, oauthError("invalid_request", "Errors.User.Machine.Secret.Invalid")},
+		{"client credentials, no credentials", z, z.TokenURL, url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}, "", 400, oauthError("invalid_request", "client_id or client_assertion must be provided")},
+		// The awkward secret sent without url-encoding has "%ä", no valid escape.
+		{"client credentials, Basic not url-encoded", z, z.TokenURL, url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}, "Basic " + b64(z.Awkward.UserName+":"+z.Awkward.ClientSecret), 400, oauthError("invalid_client", "invalid basic auth header")},
+		{"introspection, Basic not url-encoded", z, z.IntrospectionURL, url.Values{"token": {token}}, "Basic " + b64(z.AwkwardAPI.ClientID+":"+z.AwkwardAPI.ClientSecret), 400, oauthError("invalid_client", "invalid basic auth header")},
 		{"introspection, wrong secret", z, z.IntrospectionURL, url.Values{"token": {token}}, basic(z.BasicAPI.ClientID, "wrong"), 400, oauthError("unauthorized_client", "")},
 		{"introspection, no client authentication", z, z.IntrospectionURL, url.Values{"token": {token}}, "", 400, oauthError("invalid_request", "client_id or client_assertion must be provided")},
 		{"introspection, client_id without secret", z, z.IntrospectionURL, url.Values{"token": {token}, "client_id": {z.BasicAPI.ClientID}}, "", 400, oauthError("invalid_client", "client must be authenticated")},
