@@ -174,7 +174,7 @@ func equalSecret(want, got string) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
 }
 
-// client is an op.Client: an API application or a service user.
+// client is an op.Client: a service user at the token endpoint.
 type client struct {
 	id         string
 	user       *serviceUser
@@ -193,13 +193,9 @@ func (c *client) DevMode() bool                        { return false }
 func (c *client) IDTokenUserinfoClaimsAssertion() bool { return false }
 func (c *client) ClockSkew() time.Duration             { return 0 }
 
-// GrantTypes: service users take the client_credentials grant; API
-// applications take none (they only introspect and revoke).
+// GrantTypes: service users take the client_credentials grant.
 func (c *client) GrantTypes() []oidc.GrantType {
-	if c.user != nil {
-		return []oidc.GrantType{oidc.GrantTypeClientCredentials}
-	}
-	return nil
+	return []oidc.GrantType{oidc.GrantTypeClientCredentials}
 }
 
 func (c *client) AccessTokenType() op.AccessTokenType {
