@@ -427,3 +427,38 @@ func TestSetupLegacyTokenType(t *testing.T) {
 		t.Errorf("second setup: access tokens JWT %s, want found", got)
 	}
 }
+
+// TestAPIErrors: each kind of error answer becomes a message that says
+// what to fix, for Connect's code names and v1's gateway numbers alike.
+func TestAPIErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/management/v1/users/1/machine": // v1's REST gateway
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"code":7,"message":"No matching permissions found (AUTH-5mWD2)","details":[]}`))
+		case "/zitadel.user.v2.UserService/CreateUser":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"code":"unauthenticated","message":"Errors.Token.Invalid (AUTH-7fs1e)\n\u001b[31m"}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	z := &zitadelAPI{domain: srv.URL, token: "t", admin: "42", org: "7", http: srv.Client()}
+	ctx := t.Context()
+
+	err := z.do(ctx, "PUT", "/management/v1/users/1/machine", "UpdateMachine", map[string]any{}, &struct{}{})
+	if !isCode(err, "permission_denied") || !strings.Contains(err.Error(), "Org Owner") || !strings.Contains(err.Error(), "42") {
+		t.Errorf("gateway 403: %v", err)
+	}
+	err = z.call(ctx, "zitadel.user.v2.UserService/CreateUser", map[string]any{}, &struct{}{})
+	if !isCode(err, "unauthenticated") || strings.ContainsAny(err.Error(), "\n\x1b") {
+		t.Errorf("unauthenticated: %q", err)
+	}
+	err = z.call(ctx, "zitadel.project.v2.ProjectService/ListProjects", map[string]any{}, &struct{}{})
+	if err == nil || !strings.Contains(err.Error(), "ZITADEL v4") {
+		t.Errorf("plain 404: %v", err)
+	}
+}
