@@ -27,6 +27,10 @@ func (i *Instance) clientCredentialsAuth(clientID, secret string) (op.Client, er
 	if u == nil {
 		return nil, oidc.ErrInvalidClient().WithDescription("client not found")
 	}
+	if u.secret == "" {
+		// A precondition error: 400 invalid_request (client_credentials.go).
+		return nil, oidc.ErrInvalidRequest().WithDescription("Errors.User.Machine.Secret.NotExisting")
+	}
 	if !equalSecret(u.secret, secret) {
 		// Not invalid_client: ZITADEL answers a wrong machine secret with an
 		// InvalidArgument error, which its oidcError maps to 400

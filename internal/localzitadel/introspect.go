@@ -72,7 +72,7 @@ func (i *Instance) introspect(app *apiApp, accessToken string) *oidc.Introspecti
 		TokenType:                       oidc.BearerToken,
 		Expiration:                      oidc.FromTime(t.expiresAt),
 		IssuedAt:                        oidc.FromTime(t.issuedAt),
-		AuthTime:                        oidc.FromTime(t.issuedAt),
+		AuthTime:                        authTime(t),
 		NotBefore:                       oidc.FromTime(t.issuedAt),
 		Audience:                        audience,
 		AuthenticationMethodsReferences: t.amr,
@@ -130,4 +130,13 @@ func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoReques
 		info.AppendClaims(name, value)
 	}
 	return op.NewResponse(info), nil
+}
+
+// authTime is when the token's user authenticated. A PAT has no
+// authentication behind it, and ZITADEL's answer for one has no auth_time.
+func authTime(t token) oidc.Time {
+	if t.pat {
+		return 0
+	}
+	return oidc.FromTime(t.issuedAt)
 }

@@ -32,6 +32,7 @@ const (
 	scopeProjectAudPrefix = "urn:zitadel:iam:org:project:id:"
 	scopeProjectAudSuffix = ":aud"
 	scopeProjectRole      = "urn:zitadel:iam:org:project:role:"
+	scopeAllProjectsRoles = "urn:zitadel:iam:org:projects:roles"
 )
 
 // token is an issued access token, as the issuer remembers it. JWT access
@@ -293,9 +294,12 @@ func requestedRoles(scopes []string) []string {
 // (internal/api/oidc/userinfo.go, prepareRoles and assertRoles). A service
 // user is no application of a project, so there is no "current project"
 // and no generic claim; without role scopes there are no role claims.
+//
+// The scope urn:zitadel:iam:org:projects:roles asks for every granted role
+// of the audience's projects (prepareRoles).
 func (i *Instance) addTokenRoleClaims(claims map[string]any, user *serviceUser, t *token) {
 	requested := requestedRoles(t.scopes)
-	if len(requested) == 0 {
+	if len(requested) == 0 && !slices.Contains(t.scopes, scopeAllProjectsRoles) {
 		return
 	}
 	for _, projectID := range t.audience {

@@ -5,6 +5,7 @@ package localzitadel
 // audience, auth_time, amr and updated_at.
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
@@ -165,7 +166,40 @@ func TestIntrospectPATAudience(t *testing.T) {
 			if _, ok := m["client_id"]; ok {
 				t.Errorf("PAT introspection has client_id %v: a PAT belongs to no application", m["client_id"])
 			}
+			// No authentication stands behind a PAT: no auth_time, no amr.
+			for _, claim := range []string{"auth_time", "amr"} {
+				if _, ok := m[claim]; ok {
+					t.Errorf("PAT introspection has %s = %v", claim, m[claim])
+				}
+			}
 		})
+	}
+}
+
+// A service user without a client secret gets a precondition error from
+// the client_credentials grant: 400 invalid_request
+// "Errors.User.Machine.Secret.NotExisting" (client_credentials.go).
+func TestClientCredentialsWithoutSecret(t *testing.T) {
+	z := startInstance(t)
+	token := adminToken(t, z, addAdmin(t, z, "admin", true), adminScope)
+	r := connect(t, z, token, "zitadel.user.v2.UserService/CreateUser",
+		`{"organizationId":"`+z.OrgID+`","username":"no-secret","machine":{"name":"No Secret"}}`)
+	if r.status != 200 {
+		t.Fatalf("CreateUser = %d %s", r.status, r.body)
+	}
+	wantBody(t, post(t, z.TokenURL, url.Values{"grant_type": {"client_credentials"}}, basic("no-secret", "anything")),
+		400, oauthError("invalid_request", "Errors.User.Machine.Secret.NotExisting"))
+}
+
+// The scope urn:zitadel:iam:org:projects:roles asks for every granted role
+// of the audience's projects in tokens and userinfo, without naming them
+// (userinfo.go, prepareRoles).
+func TestAllProjectsRolesScope(t *testing.T) {
+	z := startInstance(t)
+	r := jwtGrant(t, z, userAssertion(t, z, z.JWTReader), scopeFor(z.ProjectID)+" urn:zitadel:iam:org:projects:roles")
+	claims := verifyJWT(t, z, r.str(t, "access_token"))
+	if _, ok := claims[fmt.Sprintf(claimProjectRolesFmt, z.ProjectID)]; !ok {
+		t.Errorf("JWT access token without the project's role claim: %v", claims)
 	}
 }
 
