@@ -94,9 +94,10 @@ func jwtBearerGrant(keyFile string, grant serviceuser.Grant, client *http.Client
 		tok, err := tokenrequest.Post(ctx, client, grant.TokenURL, form, nil)
 		// ZITADEL answers an assertion it cannot verify (unknown, deleted or
 		// expired key, bad signature) with 500 server_error "Errors.Internal";
-		// older versions with 400 invalid_grant. Either way: check the key.
-		return tok, tokenrequest.WithHint(err, keyFileHint, "server_error", "invalid_grant")
+		// older versions with 400 invalid_grant, and since zitadel#11933 some
+		// failures are 400 invalid_client. Whichever: check the key.
+		return tok, tokenrequest.WithHint(err, keyFileHint, "server_error", "invalid_grant", "invalid_client")
 	}, nil
 }
 
-const keyFileHint = "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance, not deleted or expired) and ZITADEL_DOMAIN (the assertion's audience: the instance's URL exactly as its issuer, e.g. https://my-instance.zitadel.cloud); ZITADEL refuses an assertion it cannot verify with server_error (older versions: invalid_grant); if both are right, try again later"
+const keyFileHint = "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance, not deleted or expired) and ZITADEL_DOMAIN (the assertion's audience: the instance's URL exactly as its issuer, e.g. https://my-instance.zitadel.cloud); ZITADEL refuses an assertion it cannot verify with server_error (other versions: invalid_grant or invalid_client); if both are right, try again later"

@@ -81,6 +81,7 @@ func TestRefusedGrantNamesTheSettings(t *testing.T) {
 		{500, `{"error":"server_error","error_description":"Errors.Internal"}`, "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance"},
 		{400, `{"error":"invalid_grant","error_description":"assertion invalid"}`, "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance"},
 		{400, `{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc"}`, "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance"},
+		{400, `{"error":"invalid_client","error_description":"assertion invalid"}`, "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance"},
 		{400, `{"error":"invalid_scope","error_description":"project not found"}`, "check PROJECT_ID"},
 		{400, `{"error":"unsupported_grant_type"}`, ""},
 	}
