@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,9 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -53,7 +56,9 @@ const rounds = 3
 
 // bench drives both API samples with concurrent requests over loopback and
 // prints requests per second and latency per route, with the introspection
-// cache warm and off, and what 1,000 calls of one client cost at ZITADEL.
+// cache warm and off, in both modes (TOKEN_VALIDATION), beside a bare
+// net/http handler; then how the introspections reaching ZITADEL grow when
+// the API scales out; and what 1,000 calls of one client cost at ZITADEL.
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -66,6 +71,12 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return &cli.UsageError{Err: fmt.Errorf("-duration must be in (0, 1m] and -concurrency in [1, 512]")}
 	}
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
+	var stops []func()
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
 
 	root, err := moduleRoot(ctx)
 	if err != nil {
@@ -90,71 +101,177 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: *concurrency, MaxIdleConnsPerHost: *concurrency, DisableCompression: true,
 	}}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "api\troute\tcache\treq/s\tp50\tp99\tintrospections\terrors\t")
-	var ratios []string
-	for _, in := range introspections {
-		warm, err := startAPI(ctx, bin, in.sample, z.EnvFile)
-		if err != nil {
-			return err
-		}
-		defer warm.stop()
-		off, err := startAPI(ctx, bin, in.sample, z.EnvFile, "INTROSPECTION_CACHE_TTL=0")
-		if err != nil {
-			return err
-		}
-		defer off.stop()
-		token, err := z.MintToken(z.Reader, localzitadel.TokenOptions{})
-		if err != nil {
-			return err
-		}
-		runs := []struct {
-			api          *apiProcess
-			route, cache string
-		}{
-			{warm, "/api/public", "-"},
-			{warm, "/api/private", "warm"},
-			{warm, "/api/private-scoped", "warm"},
-			{off, "/api/private", "off"},
-		}
-		progress("%s: %d routes, %s each", in.sample, len(runs), *duration)
-		results := make([]load, len(runs))
-		for range rounds {
-			for i, r := range runs {
-				l, err := drive(ctx, client, z, r.api.url+r.route, token, *concurrency, *duration/rounds)
-				if err != nil {
-					return err
-				}
-				results[i].add(l)
-			}
-		}
-		for i, r := range runs {
-			l := results[i]
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%s\t%s\t%d\t%d\t\n", in.sample, r.route, r.cache, l.rps(), l.percentile(0.5), l.percentile(0.99), l.introspections, l.failures)
-		}
-		public := results[0].rps()
-		ratios = append(ratios,
-			fmt.Sprintf("%s: private warm / public = %.2f (target ≥ 0.80); private cache off / public = %.2f",
-				in.sample, results[1].rps()/public, results[3].rps()/public))
-	}
-	_ = tw.Flush()
-	for _, r := range ratios {
-		fmt.Fprintln(stdout, r)
-	}
-
-	progress("1,000 calls of one client")
-	tokens, intros, err := thousandCalls(ctx, client, z, bin)
+	bare, err := startProcess(ctx, "bare net/http handler", exec.Command(filepath.Join(bin, "bare"), "-addr", "127.0.0.1:0"))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "1,000 calls of one client (client credentials, api-jwt): %d token request(s), %d introspection(s) (target: 1 and 1)\n", tokens, intros)
+	defer bare.stop()
+	opaque, err := z.MintToken(z.Reader, localzitadel.TokenOptions{})
+	if err != nil {
+		return err
+	}
+	jwt, err := z.MintToken(z.JWTReader, localzitadel.TokenOptions{})
+	if err != nil {
+		return err
+	}
+
+	// Every route of every API, driven in turn within each round.
+	type benchRun struct {
+		api                       string
+		process                   *apiProcess
+		mode, token, route, cache string
+		bearer                    string
+	}
+	runs := []benchRun{{"bare-net/http", bare, "-", "-", "/api/public", "-", opaque}}
+	for _, in := range introspections {
+		start := func(extra ...string) (*apiProcess, error) {
+			p, err := startAPI(ctx, bin, in.sample, z.EnvFile, extra...)
+			if err == nil {
+				stops = append(stops, p.stop)
+			}
+			return p, err
+		}
+		warm, err1 := start()
+		off, err2 := start("INTROSPECTION_CACHE_TTL=0")
+		jwtWarm, err3 := start("TOKEN_VALIDATION=jwt")
+		jwtOff, err4 := start("TOKEN_VALIDATION=jwt", "INTROSPECTION_CACHE_TTL=0")
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return err
+		}
+		runs = append(runs,
+			benchRun{in.sample, warm, "introspection", "-", "/api/public", "-", opaque},
+			benchRun{in.sample, warm, "introspection", "opaque", "/api/private", "warm", opaque},
+			benchRun{in.sample, warm, "introspection", "opaque", "/api/private-scoped", "warm", opaque},
+			benchRun{in.sample, off, "introspection", "opaque", "/api/private", "off", opaque},
+			benchRun{in.sample, jwtWarm, "jwt", "JWT", "/api/private", "warm", jwt},
+			benchRun{in.sample, jwtOff, "jwt", "JWT", "/api/private", "off", jwt},
+		)
+	}
+	progress("%d routes, %s each, in %d rounds", len(runs), *duration, rounds)
+	results := make([]load, len(runs))
+	for range rounds {
+		for i, r := range runs {
+			url := r.process.url + r.route
+			l, err := drive(ctx, client, z, func(int64) (string, string) { return url, r.bearer }, *concurrency, *duration/rounds)
+			if err != nil {
+				return err
+			}
+			results[i].add(l)
+		}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "api\tmode\ttoken\troute\tcache\treq/s\tp50\tp99\tintrospections\terrors\t")
+	rps := map[string]float64{}
+	intros := map[string]int64{}
+	for i, r := range runs {
+		l := results[i]
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0f\t%s\t%s\t%d\t%d\t\n", r.api, r.mode, r.token, r.route, r.cache, l.rps(), l.percentile(0.5), l.percentile(0.99), l.introspections, l.failures)
+		key := r.api + " " + r.mode + " " + r.route + " " + r.cache
+		rps[key], intros[key] = l.rps(), l.introspections
+	}
+	_ = tw.Flush()
+	bareRPS := rps["bare-net/http - /api/public -"]
+	for _, in := range introspections {
+		k := func(mode, route, cache string) string { return in.sample + " " + mode + " " + route + " " + cache }
+		public := rps[k("introspection", "/api/public", "-")]
+		fmt.Fprintf(stdout, "%s: public / bare net/http handler = %.2f (target ≥ 0.80)\n", in.sample, public/bareRPS)
+		fmt.Fprintf(stdout, "%s: private warm / public = %.2f (target ≥ 0.90); private cache off / public = %.2f\n",
+			in.sample, rps[k("introspection", "/api/private", "warm")]/public, rps[k("introspection", "/api/private", "off")]/public)
+		fmt.Fprintf(stdout, "%s, jwt mode: private with a JWT / public = %.2f cache warm (target ≥ 0.90), %.2f cache off (target ≥ 0.50); %d introspection(s) (target 0)\n",
+			in.sample, rps[k("jwt", "/api/private", "warm")]/public, rps[k("jwt", "/api/private", "off")]/public,
+			intros[k("jwt", "/api/private", "warm")]+intros[k("jwt", "/api/private", "off")])
+	}
+	for _, stop := range stops {
+		stop()
+	}
+	stops = nil
+
+	progress("scaling out: %v API processes, %d tokens, cache TTL %s", scaleAPIs, scaleTokens, scaleTTL)
+	if err := scaleOut(ctx, stdout, client, z, bin, *concurrency, *duration); err != nil {
+		return err
+	}
+
+	progress("1,000 calls of one client")
+	tokens, n, err := thousandCalls(ctx, client, z, bin)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "1,000 calls of one client (client credentials, api-jwt): %d token request(s), %d introspection(s) (target: 1 and 1)\n", tokens, n)
 	return nil
 }
 
-// drive sends GET url with the token from concurrency workers for d, after a
-// short warm-up (which fills the API's cache and the connection pool).
-func drive(ctx context.Context, client *http.Client, z *localzitadel.Instance, url, token string, concurrency int, d time.Duration) (load, error) {
+// The scaling-out run: N API processes behind one load generator, K
+// distinct tokens, and a short cache TTL so that a few seconds show the
+// steady state: each API introspects each token once per TTL.
+var (
+	scaleAPIs   = []int{1, 2, 4}
+	scaleTokens = 100
+	scaleTTL    = time.Second
+)
+
+// scaleOut measures the introspections per second that reach ZITADEL when
+// N API processes (api-jwt) share the load of K distinct tokens, in both
+// modes: about N×K/TTL with introspection, none with jwt and JWTs.
+func scaleOut(ctx context.Context, stdout io.Writer, client *http.Client, z *localzitadel.Instance, bin string, concurrency int, d time.Duration) error {
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mode\tAPIs (N)\ttokens (K)\tcache TTL\treq/s\tintrospections/s\tN×K/TTL\terrors\t")
+	for _, mode := range []struct {
+		name string
+		user *localzitadel.ServiceUser
+	}{{"introspection", z.Reader}, {"jwt", z.JWTReader}} {
+		tokens := make([]string, scaleTokens)
+		for i := range tokens {
+			t, err := z.MintToken(mode.user, localzitadel.TokenOptions{})
+			if err != nil {
+				return err
+			}
+			tokens[i] = t
+		}
+		for _, n := range scaleAPIs {
+			urls := make([]string, n)
+			for i := range urls {
+				api, err := startAPI(ctx, bin, "api-jwt", z.EnvFile, "TOKEN_VALIDATION="+mode.name, "INTROSPECTION_CACHE_TTL="+scaleTTL.String())
+				if err != nil {
+					return err
+				}
+				defer api.stop()
+				urls[i] = api.url + "/api/private"
+			}
+			// Request r goes to API r mod N with token (r / N) mod K: every
+			// API sees every token. The warm-up fills every cache first, and
+			// the run lasts a few TTLs, so that it shows the steady state.
+			pick := func(r int64) (string, string) {
+				return urls[r%int64(n)], tokens[(r/int64(n))%int64(len(tokens))]
+			}
+			for r := range int64(n * len(tokens)) {
+				url, token := pick(r)
+				if status, _, err := get(ctx, url, "Bearer "+token); err != nil || status != http.StatusOK {
+					return fmt.Errorf("warm-up request to %s: %d, %v", url, status, err)
+				}
+			}
+			l, err := drive(ctx, client, z, pick, concurrency, max(d, 3*scaleTTL))
+			if err != nil {
+				return err
+			}
+			expected := 0.0
+			if mode.name == "introspection" {
+				expected = float64(n*len(tokens)) / scaleTTL.Seconds()
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%.0f\t%.0f\t%d\t\n", mode.name, n, len(tokens), scaleTTL,
+				l.rps(), float64(l.introspections)/l.elapsed.Seconds(), expected, l.failures)
+		}
+	}
+	return tw.Flush()
+}
+
+// drive sends GET requests from concurrency workers for d, request r to the
+// URL and with the token pick(r) gives, after a warm-up (which fills the
+// APIs' caches and the connection pool), and counts the introspections
+// ZITADEL saw meanwhile.
+func drive(ctx context.Context, client *http.Client, z *localzitadel.Instance, pick func(r int64) (url, token string), concurrency int, d time.Duration) (load, error) {
+	var next atomic.Int64
 	get := func() (time.Duration, bool) {
+		url, token := pick(next.Add(1) - 1)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		start := time.Now()
@@ -168,6 +285,7 @@ func drive(ctx context.Context, client *http.Client, z *localzitadel.Instance, u
 	}
 	for range 2 * concurrency {
 		if _, ok := get(); !ok {
+			url, _ := pick(0)
 			return load{}, fmt.Errorf("warm-up request to %s failed", url)
 		}
 	}
@@ -185,9 +303,7 @@ func drive(ctx context.Context, client *http.Client, z *localzitadel.Instance, u
 	start := time.Now()
 	deadline := start.Add(d)
 	for range concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			var mine []time.Duration
 			bad := 0
 			for time.Now().Before(deadline) && ctx.Err() == nil {
@@ -201,7 +317,7 @@ func drive(ctx context.Context, client *http.Client, z *localzitadel.Instance, u
 			latencies = append(latencies, mine...)
 			failures += bad
 			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -210,6 +326,7 @@ func drive(ctx context.Context, client *http.Client, z *localzitadel.Instance, u
 		return load{}, err
 	}
 	if len(latencies) == 0 {
+		url, _ := pick(0)
 		return load{}, fmt.Errorf("no request to %s completed", url)
 	}
 	return load{latencies: latencies, failures: failures, elapsed: elapsed, introspections: after.Introspect - before.Introspect}, nil

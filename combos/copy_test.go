@@ -196,21 +196,38 @@ func TestBench(t *testing.T) {
 	}
 	out := stdout.String()
 	for _, want := range []string{
+		"api-jwt: public / bare net/http handler = ",
 		"api-jwt: private warm / public = ",
+		"api-jwt, jwt mode: private with a JWT / public = ",
 		"api-basic-authentication: private warm / public = ",
+		"api-basic-authentication, jwt mode: private with a JWT / public = ",
 		"1,000 calls of one client (client credentials, api-jwt): 1 token request(s), 1 introspection(s)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out)
 		}
 	}
+	if n := strings.Count(out, "; 0 introspection(s) (target 0)"); n != 2 {
+		t.Errorf("jwt mode introspected with a JWT:\n%s", out)
+	}
+	scaled := 0
 	for _, l := range strings.Split(out, "\n") {
-		f := strings.Fields(l)
-		if len(f) == 8 && f[2] == "warm" && f[6] != "0" {
-			t.Errorf("a warm-cache route introspected during the run: %s", l)
+		switch f := strings.Fields(l); {
+		case len(f) == 10 && f[0] != "api": // a route: api mode token route cache req/s p50 p99 introspections errors
+			if (f[4] == "warm" || f[1] == "jwt") && f[8] != "0" {
+				t.Errorf("a warm cache or a JWT in jwt mode introspected during the run: %s", l)
+			}
+			if f[9] != "0" {
+				t.Errorf("errors under load: %s", l)
+			}
+		case len(f) == 8 && (f[0] == "introspection" || f[0] == "jwt"): // scaling out: mode N K TTL req/s introspections/s N×K/TTL errors
+			scaled++
+			if (f[0] == "jwt") != (f[5] == "0") || f[7] != "0" {
+				t.Errorf("scaling out: introspections/s or errors wrong: %s", l)
+			}
 		}
-		if len(f) == 8 && f[0] != "api" && f[7] != "0" {
-			t.Errorf("errors under load: %s", l)
-		}
+	}
+	if scaled != 6 {
+		t.Errorf("%d scaling-out rows, want 6:\n%s", scaled, out)
 	}
 }

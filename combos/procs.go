@@ -35,9 +35,10 @@ func moduleRoot(ctx context.Context) (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// buildSamples builds every sample once, into binDir, with one go build.
+// buildSamples builds every sample once, and the bench's bare handler, into
+// binDir, with one go build.
 func buildSamples(ctx context.Context, root, binDir string) error {
-	args := []string{"build", "-o", binDir + string(filepath.Separator)}
+	args := []string{"build", "-o", binDir + string(filepath.Separator), "./combos/bare"}
 	for _, d := range sampleDirs {
 		args = append(args, "./"+d)
 	}
@@ -58,6 +59,7 @@ func childEnv(extra ...string) []string {
 		"ZITADEL_DOMAIN", "ZITADEL_INTROSPECTION_URL", "ZITADEL_TOKEN_URL", "API_PRIVATE_KEY_FILE",
 		"API_CLIENT_ID", "API_CLIENT_SECRET", "CLIENT_PRIVATE_KEY_FILE_PATH", "PROJECT_ID", "CLIENT_ID",
 		"CLIENT_SECRET", "PAT", "API_BASE_URL", "PORT", "INTROSPECTION_CACHE_TTL", "INTROSPECTION_TIMEOUT",
+		"INTROSPECTION_MAX_IN_FLIGHT", "TOKEN_VALIDATION",
 	} {
 		settings[k] = true
 	}
@@ -102,6 +104,12 @@ type apiProcess struct {
 func startAPI(ctx context.Context, bin, name, envFile string, extraEnv ...string) (*apiProcess, error) {
 	cmd := exec.Command(filepath.Join(bin, name), "-addr", "127.0.0.1:0", "-env", envFile)
 	cmd.Env = childEnv(extraEnv...)
+	return startProcess(ctx, name, cmd)
+}
+
+// startProcess starts cmd, a server that prints "listening on URL" to
+// stdout, and waits until it does.
+func startProcess(ctx context.Context, name string, cmd *exec.Cmd) (*apiProcess, error) {
 	p := &apiProcess{name: name, cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
