@@ -95,7 +95,7 @@ type apiProcess struct {
 	name   string
 	url    string
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *logFile
 	done   chan struct{}
 }
 
@@ -110,13 +110,18 @@ func startAPI(ctx context.Context, bin, name, envFile string, extraEnv ...string
 // startProcess starts cmd, a server that prints "listening on URL" to
 // stdout, and waits until it does.
 func startProcess(ctx context.Context, name string, cmd *exec.Cmd) (*apiProcess, error) {
-	p := &apiProcess{name: name, cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stderr = p.stderr
+	logs, err := newLogFile()
+	if err != nil {
+		return nil, err
+	}
+	p := &apiProcess{name: name, cmd: cmd, stderr: logs, done: make(chan struct{})}
+	cmd.Stderr = logs.f
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
+		logs.remove()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	addr := make(chan string, 1)
@@ -137,10 +142,13 @@ func startProcess(ctx context.Context, name string, cmd *exec.Cmd) (*apiProcess,
 	case p.url = <-addr:
 		return p, nil
 	case <-p.done:
-		return nil, fmt.Errorf("%s exited before listening:\n%s", name, indent(p.stderr.String()))
+		logs := p.stderr.String()
+		p.stderr.remove()
+		return nil, fmt.Errorf("%s exited before listening:\n%s", name, indent(logs))
 	case <-time.After(15 * time.Second):
+		logs := p.stderr.String()
 		p.stop()
-		return nil, fmt.Errorf("%s did not start listening within 15s:\n%s", name, indent(p.stderr.String()))
+		return nil, fmt.Errorf("%s did not start listening within 15s:\n%s", name, indent(logs))
 	case <-ctx.Done():
 		p.stop()
 		return nil, ctx.Err()
@@ -157,6 +165,31 @@ func (p *apiProcess) stop() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
+	p.stderr.remove()
+}
+
+// logFile collects a child's stderr in a temporary file. The child writes
+// to it directly: an API that logs every request under the bench's load
+// then costs this process (which runs the load generator) nothing.
+type logFile struct{ f *os.File }
+
+func newLogFile() (*logFile, error) {
+	f, err := os.CreateTemp("", "combos-stderr-")
+	if err != nil {
+		return nil, err
+	}
+	return &logFile{f}, nil
+}
+
+// String returns what the child has written so far.
+func (l *logFile) String() string {
+	b, _ := os.ReadFile(l.f.Name())
+	return string(b)
+}
+
+func (l *logFile) remove() {
+	_ = l.f.Close()
+	_ = os.Remove(l.f.Name())
 }
 
 // routeResult is one line of a client's -json output.
