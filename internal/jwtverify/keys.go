@@ -5,8 +5,10 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -202,29 +204,28 @@ func (k *jwk) publicKey() (publicKey, error) {
 		}
 		return publicKey{alg, &rsa.PublicKey{N: n, E: int(e.Int64())}}, nil
 	case "EC":
-		var curve elliptic.Curve
+		var curve asn1.ObjectIdentifier
+		var size int
 		var alg string
 		switch k.Crv {
 		case "P-256":
-			curve, alg = elliptic.P256(), "ES256"
+			curve, size, alg = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}, 32, "ES256"
 		case "P-384":
-			curve, alg = elliptic.P384(), "ES384"
+			curve, size, alg = asn1.ObjectIdentifier{1, 3, 132, 0, 34}, 48, "ES384"
 		case "P-521":
-			curve, alg = elliptic.P521(), "ES512"
+			curve, size, alg = asn1.ObjectIdentifier{1, 3, 132, 0, 35}, 66, "ES512"
 		default:
 			return publicKey{}, fmt.Errorf("unknown curve %q", k.Crv)
 		}
 		if _, err := algFor(k.Alg, alg, alg); err != nil {
 			return publicKey{}, err
 		}
-		size := (curve.Params().BitSize + 7) / 8
 		x, err1 := base64.RawURLEncoding.DecodeString(k.X)
 		y, err2 := base64.RawURLEncoding.DecodeString(k.Y)
 		if err := errors.Join(err1, err2); err != nil || len(x) != size || len(y) != size {
 			return publicKey{}, errors.New("malformed EC point")
 		}
-		// Rejects points that are not on the curve.
-		pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
+		pub, err := ecPublicKey(curve, append(append([]byte{4}, x...), y...))
 		if err != nil {
 			return publicKey{}, err
 		}
@@ -243,6 +244,35 @@ func (k *jwk) publicKey() (publicKey, error) {
 		return publicKey{"EdDSA", ed25519.PublicKey(x)}, nil
 	}
 	return publicKey{}, fmt.Errorf("unsupported key type %q", k.Kty)
+}
+
+// ecPublicKey decodes an uncompressed EC point through crypto/x509, which
+// rejects points that are not on the curve, and works with every Go version
+// a copied sample may be built with.
+func ecPublicKey(curve asn1.ObjectIdentifier, point []byte) (*ecdsa.PublicKey, error) {
+	params, err := asn1.Marshal(curve)
+	if err != nil {
+		return nil, err
+	}
+	der, err := asn1.Marshal(struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}{
+		pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}, Parameters: asn1.RawValue{FullBytes: params}},
+		asn1.BitString{Bytes: point, BitLength: 8 * len(point)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, err
+	}
+	ec, ok := pub.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, errors.New("not an EC key")
+	}
+	return ec, nil
 }
 
 // algFor returns the JWK's alg if it is one of allowed, or def if it has none.
