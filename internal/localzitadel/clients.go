@@ -8,6 +8,7 @@ package localzitadel
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/subtle"
 	"errors"
 	"strings"
@@ -114,17 +115,26 @@ func assertionIssuer(assertion string) (string, error) {
 	return claims.Issuer, nil
 }
 
-// keyOwner is an API application or a service user: a holder of one key.
+// keyOwner is an API application or a service user: a holder of keys.
 type keyOwner interface {
-	key() (keyID string, key *jose.JSONWebKey)
+	keyByID(kid string) *jose.JSONWebKey // nil when the owner has no such key
 }
 
-func (a *apiApp) key() (string, *jose.JSONWebKey) {
-	return a.keyID, &jose.JSONWebKey{Key: a.publicKey, KeyID: a.keyID, Algorithm: string(jose.RS256), Use: "sig"}
+func (a *apiApp) keyByID(kid string) *jose.JSONWebKey {
+	return findKey(kid, a.keyID, a.publicKey, a.olderKeys)
 }
 
-func (u *serviceUser) key() (string, *jose.JSONWebKey) {
-	return u.keyID, &jose.JSONWebKey{Key: u.publicKey, KeyID: u.keyID, Algorithm: string(jose.RS256), Use: "sig"}
+func (u *serviceUser) keyByID(kid string) *jose.JSONWebKey {
+	return findKey(kid, u.keyID, u.publicKey, u.olderKeys)
+}
+
+func findKey(kid, keyID string, key *rsa.PublicKey, older map[string]*rsa.PublicKey) *jose.JSONWebKey {
+	if kid != keyID || key == nil {
+		if key = older[kid]; key == nil {
+			return nil
+		}
+	}
+	return &jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: string(jose.RS256), Use: "sig"}
 }
 
 // keySet is the oidc.KeySet of one key owner. The assertion's kid must name
@@ -137,8 +147,8 @@ func (k keySet) VerifySignature(ctx context.Context, jws *jose.JSONWebSignature)
 	if kid == "" {
 		return nil, errors.New("assertion header has no kid")
 	}
-	keyID, key := k.owner.key()
-	if kid != keyID {
+	key := k.owner.keyByID(kid)
+	if key == nil {
 		return nil, errors.New("key not found")
 	}
 	return jws.Verify(key)
@@ -156,8 +166,8 @@ func (s userKeyStorage) GetKeyByIDAndClientID(ctx context.Context, keyID, userID
 	if u == nil {
 		return nil, errors.New("key not found")
 	}
-	id, key := u.key()
-	if id != keyID {
+	key := u.keyByID(keyID)
+	if key == nil {
 		return nil, errors.New("key not found")
 	}
 	return key, nil

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -612,7 +613,10 @@ func (i *Instance) createApplicationKey(req *applicationRequest) (any, error) {
 		return nil, errf("failed_precondition", "Errors.Project.App.AuthMethodNoPrivateKeyJWT (COMMAND-Dff54)")
 	}
 	keyID := i.mgmt.nextID()
-	i.updateApp(a, func(a *apiApp) { a.keyID, a.publicKey = keyID, &key.PublicKey })
+	i.updateApp(a, func(a *apiApp) {
+		a.olderKeys = keepOlder(a.olderKeys, a.keyID, a.publicKey)
+		a.keyID, a.publicKey = keyID, &key.PublicKey
+	})
 	// key_details: the key file the console downloads, as bytes (base64 in JSON).
 	details, err := json.Marshal(map[string]string{
 		"type": "application", "keyId": keyID, "key": pkcs1PEM(key), "appId": a.appID, "clientId": a.clientID,
@@ -820,15 +824,19 @@ func (i *Instance) addKey(req *userIDRequest) (any, error) {
 	return map[string]any{"keyId": f.KeyID, "keyContent": keyJSON, "creationDate": now()}, nil
 }
 
-// addUserKey gives the user a new key and returns its key file. The local
-// ZITADEL keeps one key per user: a new one replaces the old.
+// addUserKey gives the user a new key and returns its key file. The
+// earlier keys stay valid, as in ZITADEL.
 func (i *Instance) addUserKey(userID string) ([]byte, error) {
 	key, err := newUserKey()
 	if err != nil {
 		return nil, err
 	}
 	keyID := i.mgmt.nextID()
-	if err := i.withUser(userID, func(u *serviceUser) { u.keyID, u.publicKey = keyID, &key.PublicKey }); err != nil {
+	err = i.withUser(userID, func(u *serviceUser) {
+		u.olderKeys = keepOlder(u.olderKeys, u.keyID, u.publicKey)
+		u.keyID, u.publicKey = keyID, &key.PublicKey
+	})
+	if err != nil {
 		return nil, err
 	}
 	return json.Marshal(map[string]string{"type": "serviceaccount", "keyId": keyID, "key": pkcs1PEM(key), "userId": userID})
@@ -948,6 +956,20 @@ func (i *Instance) serveUpdateMachine(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	json.NewEncoder(w).Encode(map[string]any{"details": map[string]string{"changeDate": now(), "resourceOwner": i.OrgID}})
+}
+
+// keepOlder returns a copy of older with the current key added: objects
+// are replaced, not changed, so the map of the replaced one stays as it was.
+func keepOlder(older map[string]*rsa.PublicKey, keyID string, key *rsa.PublicKey) map[string]*rsa.PublicKey {
+	if keyID == "" || key == nil {
+		return older
+	}
+	c := maps.Clone(older)
+	if c == nil {
+		c = map[string]*rsa.PublicKey{}
+	}
+	c[keyID] = key
+	return c
 }
 
 // newUserKey generates the RSA key of a new key file, as ZITADEL does for

@@ -326,3 +326,56 @@ func TestManagementAccessTokenType(t *testing.T) {
 		}
 	}
 }
+
+// TestManagementKeysAdd: a new key does not end the earlier ones, for a
+// service user and an API application, also after a restart with Dir.
+func TestManagementKeysAdd(t *testing.T) {
+	dir := t.TempDir()
+	z, err := Start(t.Context(), Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := adminToken(t, z, addAdmin(t, z, "owner", true), adminScope)
+	userID := ok(t, connect(t, z, token, "zitadel.user.v2.UserService/CreateUser",
+		`{"organizationId":"`+z.OrgID+`","username":"robot","machine":{"name":"Robot"}}`))["id"].(string)
+	var userKeys []string
+	for range 2 {
+		m := ok(t, connect(t, z, token, "zitadel.user.v2.UserService/AddKey", `{"userId":"`+userID+`"}`))
+		userKeys = append(userKeys, decodeKeyFile(t, m["keyContent"].(string), "serviceaccount"))
+	}
+	app := ok(t, connect(t, z, token, "zitadel.application.v2.ApplicationService/CreateApplication",
+		`{"projectId":"`+z.ProjectID+`","name":"jwt","apiConfiguration":{"authMethodType":"API_AUTH_METHOD_TYPE_PRIVATE_KEY_JWT"}}`))
+	var appKeys []App
+	for range 2 {
+		m := ok(t, connect(t, z, token, "zitadel.application.v2.ApplicationService/CreateApplicationKey",
+			`{"applicationId":"`+app["applicationId"].(string)+`","projectId":"`+z.ProjectID+`"}`))
+		appKeys = append(appKeys, App{ClientID: app["apiConfiguration"].(map[string]any)["clientId"].(string),
+			KeyFile: decodeKeyFile(t, m["keyDetails"].(string), "application")})
+	}
+
+	check := func(z *Instance, when string) {
+		t.Helper()
+		for n, kf := range userKeys {
+			r := jwtGrant(t, z, userAssertion(t, z, &ServiceUser{UserID: userID, KeyFile: kf}), scopeFor(z.ProjectID))
+			if r.status != http.StatusOK {
+				t.Errorf("%s: user key %d: token %d %s", when, n+1, r.status, r.body)
+				continue
+			}
+			for m, a := range appKeys {
+				if got := introspectJWT(t, z, a, r.str(t, "access_token")).json(t); got["active"] != true {
+					t.Errorf("%s: app key %d: introspection %v", when, m+1, got)
+				}
+			}
+		}
+	}
+	check(z, "serving")
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Start(t.Context(), Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	check(again, "after a restart")
+}

@@ -35,6 +35,7 @@ type project struct {
 type apiApp struct {
 	appID, clientID, secret, keyID string
 	publicKey                      *rsa.PublicKey
+	olderKeys                      map[string]*rsa.PublicKey // by key ID; see serviceUser
 	projectID                      string
 }
 
@@ -46,10 +47,13 @@ type serviceUser struct {
 	loginName                         string // user name @ org primary domain
 	keyID                             string
 	publicKey                         *rsa.PublicKey
-	pat                               string
-	roles                             map[string][]string // project ID → granted roles
-	jwtAccessTokens                   bool
-	updatedAt                         time.Time // of the user's profile: updated_at
+	// olderKeys are keys added before keyID (management AddKey): as in
+	// ZITADEL, a new key does not end the earlier ones.
+	olderKeys       map[string]*rsa.PublicKey
+	pat             string
+	roles           map[string][]string // project ID → granted roles
+	jwtAccessTokens bool
+	updatedAt       time.Time // of the user's profile: updated_at
 }
 
 // provision creates the organisation, projects, applications and users,

@@ -70,12 +70,13 @@ type savedProject struct {
 }
 
 type savedApp struct {
-	AppID     string `json:"appId"`
-	ClientID  string `json:"clientId"`
-	Secret    string `json:"secret,omitempty"`
-	KeyID     string `json:"keyId,omitempty"`
-	PublicKey []byte `json:"publicKey,omitempty"`
-	ProjectID string `json:"projectId"`
+	AppID     string            `json:"appId"`
+	ClientID  string            `json:"clientId"`
+	Secret    string            `json:"secret,omitempty"`
+	KeyID     string            `json:"keyId,omitempty"`
+	PublicKey []byte            `json:"publicKey,omitempty"`
+	OlderKeys map[string][]byte `json:"olderKeys,omitempty"` // key ID → PKIX
+	ProjectID string            `json:"projectId"`
 }
 
 type savedUser struct {
@@ -86,6 +87,7 @@ type savedUser struct {
 	Secret          string              `json:"secret,omitempty"`
 	KeyID           string              `json:"keyId,omitempty"`
 	PublicKey       []byte              `json:"publicKey,omitempty"`
+	OlderKeys       map[string][]byte   `json:"olderKeys,omitempty"` // key ID → PKIX
 	PAT             string              `json:"pat,omitempty"`
 	Roles           map[string][]string `json:"roles,omitempty"`
 	JWTAccessTokens bool                `json:"jwtAccessTokens,omitempty"`
@@ -130,6 +132,9 @@ func (i *Instance) snapshot() (*savedState, error) {
 		if sa.PublicKey, err = marshalPublic(a.publicKey); err != nil {
 			break
 		}
+		if sa.OlderKeys, err = marshalOlder(a.olderKeys); err != nil {
+			break
+		}
 		s.Apps = append(s.Apps, sa)
 	}
 	for _, u := range i.users {
@@ -139,6 +144,9 @@ func (i *Instance) snapshot() (*savedState, error) {
 		su := savedUser{ID: u.id, UserName: u.userName, DisplayName: u.displayName, LoginName: u.loginName,
 			Secret: u.secret, KeyID: u.keyID, PAT: u.pat, Roles: u.roles, JWTAccessTokens: u.jwtAccessTokens, UpdatedAt: u.updatedAt}
 		su.PublicKey, err = marshalPublic(u.publicKey)
+		if err == nil {
+			su.OlderKeys, err = marshalOlder(u.olderKeys)
+		}
 		s.Users = append(s.Users, su)
 	}
 	i.dir.RUnlock()
@@ -189,6 +197,37 @@ func marshalPublic(key *rsa.PublicKey) ([]byte, error) {
 		return nil, nil
 	}
 	return x509.MarshalPKIXPublicKey(key)
+}
+
+// marshalOlder and parseOlder keep the earlier keys of a user or app.
+func marshalOlder(keys map[string]*rsa.PublicKey) (map[string][]byte, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	out := make(map[string][]byte, len(keys))
+	for id, k := range keys {
+		der, err := marshalPublic(k)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = der
+	}
+	return out, nil
+}
+
+func parseOlder(keys map[string][]byte) (map[string]*rsa.PublicKey, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]*rsa.PublicKey, len(keys))
+	for id, der := range keys {
+		k, err := parsePublic(der)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = k
+	}
+	return out, nil
 }
 
 func parsePublic(der []byte) (*rsa.PublicKey, error) {
@@ -307,11 +346,20 @@ func (i *Instance) restore() error {
 		if err != nil {
 			return bad(err)
 		}
-		i.apps[a.ClientID] = &apiApp{appID: a.AppID, clientID: a.ClientID, secret: a.Secret, keyID: a.KeyID, publicKey: key, projectID: a.ProjectID}
+		older, err := parseOlder(a.OlderKeys)
+		if err != nil {
+			return bad(err)
+		}
+		i.apps[a.ClientID] = &apiApp{appID: a.AppID, clientID: a.ClientID, secret: a.Secret, keyID: a.KeyID, publicKey: key,
+			olderKeys: older, projectID: a.ProjectID}
 	}
 	i.users = map[string]*serviceUser{}
 	for _, u := range s.Users {
 		key, err := parsePublic(u.PublicKey)
+		if err != nil {
+			return bad(err)
+		}
+		older, err := parseOlder(u.OlderKeys)
 		if err != nil {
 			return bad(err)
 		}
@@ -320,7 +368,7 @@ func (i *Instance) restore() error {
 			roles = map[string][]string{}
 		}
 		i.users[u.ID] = &serviceUser{id: u.ID, userName: u.UserName, displayName: u.DisplayName, loginName: u.LoginName,
-			secret: u.Secret, keyID: u.KeyID, publicKey: key, pat: u.PAT, roles: roles,
+			secret: u.Secret, keyID: u.KeyID, publicKey: key, olderKeys: older, pat: u.PAT, roles: roles,
 			jwtAccessTokens: u.JWTAccessTokens, updatedAt: u.UpdatedAt}
 	}
 	for _, t := range s.Tokens {
