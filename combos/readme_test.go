@@ -161,7 +161,7 @@ func (s *session) run(b block) {
 			s.shell(strings.Join(script, "\n"))
 		}
 		for _, l := range script {
-			if regexp.MustCompile(`^[A-Z_]+=\$\(`).MatchString(l) {
+			if assignment.MatchString(l) {
 				s.vars = append(s.vars, l)
 			}
 		}
@@ -183,6 +183,10 @@ func (s *session) run(b block) {
 	}
 	flush()
 }
+
+// assignment is a line that sets a shell variable from a command, like
+// TOKEN=$(go run … -print-token): later commands of the README use it.
+var assignment = regexp.MustCompile(`^[A-Z_]+=\$\(`)
 
 // console runs each `$ command` of a console block and checks that its
 // output shows the lines after it, in order (a line with … matches any
