@@ -55,6 +55,12 @@ func TestCopiedSamplesRun(t *testing.T) {
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("go build in the copy of %s: %v\n%s", name, err, out)
 		}
+		// vet checks, among others, that no API is newer than the copy's go line.
+		vet := exec.CommandContext(ctx, "go", "vet", "./...")
+		vet.Dir = dir
+		if out, err := vet.CombinedOutput(); err != nil {
+			t.Errorf("go vet in the copy of %s: %v\n%s", name, err, out)
+		}
 	}
 
 	z, err := localzitadel.Start(ctx, localzitadel.Options{})
