@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -310,42 +311,61 @@ func noSecretIn(t *testing.T, output, dir string, st *setupState) {
 }
 
 // TestSetupAgainstServe: `combos serve` writes admin.env for an Org Owner,
-// and setup works with it as it would against a real instance.
+// setup works with it as against a real instance, and after serve restarts
+// with its -dir a second setup finds everything it made.
 func TestSetupAgainstServe(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), ".local-zitadel")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stdout, stderr lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"combos", "serve", "-addr", "127.0.0.1:0", "-dir", dir}, os.Getenv, &stdout, &stderr)
-	}()
-	adminEnv := filepath.Join(dir, "admin.env")
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout.String(), "combos setup -env"); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve printed no setup command:\n%s%s", stdout.String(), stderr.String())
-		}
-	}
-	if !strings.Contains(stdout.String(), "go run ./combos setup -env "+shortPath(adminEnv)+" -dir OUT") {
-		t.Errorf("serve's setup command is not for %s:\n%s", adminEnv, stdout.String())
-	}
-	for _, f := range []string{"admin.env", "admin.json"} {
-		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v", f, err)
-		}
-	}
-
 	out := filepath.Join(t.TempDir(), "out")
-	setupOut, setupErr, err := runSetup(t, ctx, "-env", adminEnv, "-dir", out)
+	adminEnv := filepath.Join(dir, "admin.env")
+	// One address for both runs, as with serve's default: the issuer URL,
+	// and so ZITADEL_DOMAIN, stays the same across the restart.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("setup against serve: %v\n%s%s", err, setupOut, setupErr)
+		t.Fatal(err)
 	}
-	if got := statusOf(t, setupOut, "service user examples-reader"); got != "created" {
-		t.Errorf("examples-reader: %s, want created", got)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("serve: %v", err)
+	addr := ln.Addr().String()
+	ln.Close()
+	for n := range 2 {
+		ctx, cancel := context.WithCancel(t.Context())
+		var stdout, stderr lockedBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, []string{"combos", "serve", "-addr", addr, "-dir", dir}, os.Getenv, &stdout, &stderr)
+			close(done)
+		}()
+		t.Cleanup(func() { cancel(); <-done }) // before the temporary directories go
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout.String(), "combos setup -env"); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("serve printed no setup command:\n%s%s", stdout.String(), stderr.String())
+			}
+		}
+		if !strings.Contains(stdout.String(), "go run ./combos setup -env "+shortPath(adminEnv)+" -dir OUT") {
+			t.Errorf("serve's setup command is not for %s:\n%s", adminEnv, stdout.String())
+		}
+		for _, f := range []string{"admin.env", "admin.json"} {
+			if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: %v", f, err)
+			}
+		}
+
+		setupOut, setupErr, err := runSetup(t, ctx, "-env", adminEnv, "-dir", out)
+		if err != nil {
+			t.Fatalf("setup against serve: %v\n%s%s", err, setupOut, setupErr)
+		}
+		want := "created"
+		if n == 1 {
+			want = "found" // serve took its instance up again from -dir
+			if m := regexp.MustCompile(`(?m)^.*\s(created|set)\b.*$`).FindAllString(setupOut, -1); len(m) > 0 {
+				t.Errorf("setup after a restart of serve made something:\n%s", strings.Join(m, "\n"))
+			}
+		}
+		if got := statusOf(t, setupOut, "service user examples-reader"); got != want {
+			t.Errorf("run %d: examples-reader %s, want %s", n+1, got, want)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 	}
 }
 
