@@ -135,9 +135,9 @@ cat >"$dest/.gitignore" <<'IGNORE'
 IGNORE
 
 cd "$dest"
-# The samples need Go 1.25 (crypto/ecdsa.ParseUncompressedPublicKey, ...), not this
+# The samples need Go 1.24 (log/slog.DiscardHandler, ...), not this
 # repository's newer go line, which the local issuer's library sets.
-go mod edit -go=1.25
+go mod edit -go=1.24
 for r in $requires; do
 	go mod edit -require="$r"
 done
