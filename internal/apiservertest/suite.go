@@ -46,6 +46,7 @@ func TestGuard(t *testing.T) {
 	t.Run("wrong introspection URL", h.testWrongIntrospectionURL)
 	t.Run("outage under load", h.testOutage)
 	t.Run("issuer stopped under load", h.testIssuerStopped)
+	t.Run("bound on what reaches ZITADEL", h.testBound)
 }
 
 func newHarness(t *testing.T, sample API) *harness {
