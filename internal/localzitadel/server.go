@@ -59,11 +59,15 @@ func (i *Instance) routes() http.Handler {
 }
 
 // noteChanges has the state saved after every request that may change it:
-// tokens issued, objects created or deleted by the management calls.
+// tokens issued, objects created or deleted by the management calls. An
+// introspection, a refused revocation or a userinfo request changes nothing.
 func (i *Instance) noteChanges(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, r)
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		switch {
+		case r.Method == http.MethodGet, r.Method == http.MethodHead:
+		case r.URL.Path == pathIntrospect, r.URL.Path == pathRevoke, r.URL.Path == pathUserInfo:
+		default:
 			i.changed()
 		}
 	})
