@@ -25,7 +25,7 @@ func routes(guard *apiserver.Guard, logger *slog.Logger) http.Handler {
 	// Where a client learns which ZITADEL issues tokens for this API (RFC 9728).
 	r.Get(apiserver.ResourceMetadataPath, guard.ResourceMetadata)
 	r.Get(api.RoutePublic, reply(api.PublicMessage))
-	r.With(guard.RequireToken).Get(api.RoutePrivate, private(logger))
+	r.With(guard.RequireToken).Get(api.RoutePrivate, private())
 	r.With(guard.RequireToken, guard.RequireRole(api.RoleReadMessages)).
 		Get(api.RoutePrivateScoped, reply(api.PrivateScopedMessage))
 	return r
@@ -33,16 +33,17 @@ func routes(guard *apiserver.Guard, logger *slog.Logger) http.Handler {
 
 // private answers a caller with an active token. It shows how a handler
 // learns who called: FromContext gives ZITADEL's answer about the token
-// (never the token itself, which must not be logged).
-func private(logger *slog.Logger) http.HandlerFunc {
+// (never the token itself, which must not be logged), and AddToLog puts
+// the caller into this request's log line.
+func private() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		caller, ok := apiserver.FromContext(r.Context())
 		if !ok { // the route lacks guard.RequireToken
 			apiserver.WriteError(w, http.StatusInternalServerError, "server_error", "The route is not protected.")
 			return
 		}
-		logger.InfoContext(r.Context(), "private route", "subject", caller.Subject,
-			"username", caller.Username, "organization", caller.OrganizationID, "roles", caller.Roles)
+		apiserver.AddToLog(w, slog.String("subject", caller.Subject), slog.String("username", caller.Username),
+			slog.String("organization", caller.OrganizationID), slog.Any("roles", caller.Roles))
 		apiserver.WriteJSON(w, http.StatusOK, answer{api.PrivateMessage})
 	}
 }

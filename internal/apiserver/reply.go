@@ -66,26 +66,51 @@ func allowedMethods(r *http.Request) []string {
 	return allowed
 }
 
-// LogRequests logs one line per request: method, path, status and duration.
-// Never the query or header values, which may carry a token.
+// LogRequests logs one line per request: method, path, status, duration,
+// and what the handler added with AddToLog. Never the query or header
+// values, which may carry a token.
 func LogRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(sw, r)
-			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			attrs := [...]slog.Attr{
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", time.Since(start)),
+			}
+			if sw.attrs == nil {
+				logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:]...)
+				return
+			}
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "request", append(attrs[:], sw.attrs...)...)
 		})
+	}
+}
+
+// AddToLog adds attrs to the line LogRequests logs for this request, e.g.
+// who called: one line per request, not a second one from the handler.
+// Outside LogRequests it does nothing.
+func AddToLog(w http.ResponseWriter, attrs ...slog.Attr) {
+	for {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.attrs = append(sw.attrs, attrs...)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
 	}
 }
 
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	attrs  []slog.Attr // AddToLog's
 }
 
 func (w *statusWriter) WriteHeader(status int) {

@@ -66,8 +66,8 @@ func Routes(guard *apiserver.Guard, logger *slog.Logger) http.Handler {
 	r.Get(api.RoutePublic, message(api.PublicMessage))
 	r.With(guard.RequireToken).Get(api.RoutePrivate, func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := apiserver.FromContext(r.Context())
-		logger.InfoContext(r.Context(), "private route", "subject", caller.Subject,
-			"username", caller.Username, "organization", caller.OrganizationID, "roles", caller.Roles)
+		apiserver.AddToLog(w, slog.String("subject", caller.Subject), slog.String("username", caller.Username),
+			slog.String("organization", caller.OrganizationID), slog.Any("roles", caller.Roles))
 		apiserver.WriteJSON(w, http.StatusOK, answer{api.PrivateMessage})
 	})
 	r.With(guard.RequireToken, guard.RequireRole(api.RoleReadMessages)).
