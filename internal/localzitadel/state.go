@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -129,10 +130,7 @@ func (i *Instance) snapshot() (*savedState, error) {
 	}
 	for _, a := range i.apps {
 		sa := savedApp{AppID: a.appID, ClientID: a.clientID, Secret: a.secret, KeyID: a.keyID, ProjectID: a.projectID}
-		if sa.PublicKey, err = marshalPublic(a.publicKey); err != nil {
-			break
-		}
-		if sa.OlderKeys, err = marshalOlder(a.olderKeys); err != nil {
+		if sa.PublicKey, sa.OlderKeys, err = marshalKeys(a.publicKey, a.olderKeys); err != nil {
 			break
 		}
 		s.Apps = append(s.Apps, sa)
@@ -143,9 +141,8 @@ func (i *Instance) snapshot() (*savedState, error) {
 		}
 		su := savedUser{ID: u.id, UserName: u.userName, DisplayName: u.displayName, LoginName: u.loginName,
 			Secret: u.secret, KeyID: u.keyID, PAT: u.pat, Roles: u.roles, JWTAccessTokens: u.jwtAccessTokens, UpdatedAt: u.updatedAt}
-		su.PublicKey, err = marshalPublic(u.publicKey)
-		if err == nil {
-			su.OlderKeys, err = marshalOlder(u.olderKeys)
+		if su.PublicKey, su.OlderKeys, err = marshalKeys(u.publicKey, u.olderKeys); err != nil {
+			break
 		}
 		s.Users = append(s.Users, su)
 	}
@@ -171,25 +168,23 @@ func (i *Instance) snapshot() (*savedState, error) {
 		}
 	}
 	s.AppNames = maps.Clone(i.mgmt.appNames) // marshalled after the lock: a copy
-	data := s
 	i.mgmt.mu.Unlock()
 	// Stable order, so that an unchanged instance writes the same file.
-	slices.SortFunc(data.Projects, func(a, b savedProject) int { return cmpString(a.ID, b.ID) })
-	slices.SortFunc(data.Apps, func(a, b savedApp) int { return cmpString(a.ClientID, b.ClientID) })
-	slices.SortFunc(data.Users, func(a, b savedUser) int { return cmpString(a.ID, b.ID) })
-	slices.SortFunc(data.Tokens, func(a, b savedToken) int { return cmpString(a.ID, b.ID) })
-	slices.Sort(data.OrgOwners)
-	return data, nil
+	slices.SortFunc(s.Projects, func(a, b savedProject) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(s.Apps, func(a, b savedApp) int { return strings.Compare(a.ClientID, b.ClientID) })
+	slices.SortFunc(s.Users, func(a, b savedUser) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(s.Tokens, func(a, b savedToken) int { return strings.Compare(a.ID, b.ID) })
+	slices.Sort(s.OrgOwners)
+	return s, nil
 }
 
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// marshalKeys encodes the current key and the earlier keys of a user or app.
+func marshalKeys(key *rsa.PublicKey, older map[string]*rsa.PublicKey) (current []byte, earlier map[string][]byte, err error) {
+	if current, err = marshalPublic(key); err != nil {
+		return nil, nil, err
 	}
-	return 0
+	earlier, err = marshalOlder(older)
+	return current, earlier, err
 }
 
 func marshalPublic(key *rsa.PublicKey) ([]byte, error) {
