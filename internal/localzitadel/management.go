@@ -855,9 +855,7 @@ func (i *Instance) addPersonalAccessToken(req *userIDRequest) (any, error) {
 	if u == nil {
 		return nil, errf("not_found", "Errors.User.NotFound (COMMAND-4M0fs)")
 	}
-	t := &token{id: i.mgmt.nextID(), opaque: newOpaqueToken(), userID: u.id, scopes: patScopes,
-		issuedAt: time.Now(), expiresAt: patExpiry, pat: true}
-	i.tokens.add(t)
+	t := i.tokens.addPAT(i.mgmt.nextID(), u.id)
 	return map[string]string{"tokenId": t.id, "token": t.opaque, "creationDate": now()}, nil
 }
 

@@ -147,7 +147,6 @@ func (i *Instance) addUser(ids *idSource, key *rsa.PrivateKey, userName, display
 		secret:          secret,
 		keyID:           ids.next(),
 		publicKey:       &key.PublicKey,
-		pat:             newOpaqueToken(),
 		roles:           map[string][]string{},
 		jwtAccessTokens: jwtTokens,
 		updatedAt:       time.Now(),
@@ -155,8 +154,8 @@ func (i *Instance) addUser(ids *idSource, key *rsa.PrivateKey, userName, display
 	if hasRole {
 		u.roles[i.ProjectID] = []string{roleReadMessages}
 	}
+	u.pat = i.tokens.addPAT(newOpaqueToken(), u.id).opaque
 	i.users[u.id] = u
-	i.tokens.addPAT(u)
 
 	// The service user key, as the console's "download key" gives it.
 	keyJSON, err := json.MarshalIndent(map[string]string{

@@ -84,17 +84,21 @@ func (s *tokenStore) add(t *token) {
 	}
 }
 
-func (s *tokenStore) addPAT(u *serviceUser) {
-	s.add(&token{
-		id:        newOpaqueToken(),
-		opaque:    u.pat,
-		userID:    u.id,
+// addPAT remembers a new personal access token of the user: dot-less,
+// without expiry, with ZITADEL's PAT scopes. It returns the record.
+func (s *tokenStore) addPAT(id, userID string) *token {
+	t := &token{
+		id:        id,
+		opaque:    newOpaqueToken(),
+		userID:    userID,
 		clientID:  "", // a PAT belongs to no application: no client_id
 		scopes:    patScopes,
 		issuedAt:  time.Now(),
 		expiresAt: patExpiry,
 		pat:       true,
-	})
+	}
+	s.add(t)
+	return t
 }
 
 // get returns a copy of the record with that jti or opaque value.
