@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -43,7 +44,7 @@ func private() http.HandlerFunc {
 			return
 		}
 		apiserver.AddToLog(w, slog.String("subject", caller.Subject), slog.String("username", caller.Username),
-			slog.String("organization", caller.OrganizationID), slog.Any("roles", caller.Roles))
+			slog.String("organization", caller.OrganizationID), slog.String("roles", strings.Join(caller.Roles, ",")))
 		apiserver.WriteJSON(w, http.StatusOK, answer{api.PrivateMessage})
 	}
 }

@@ -44,7 +44,7 @@ func (h *harness) testLogs(t *testing.T) {
 		}
 	}
 	callerLine := regexp.MustCompile(`msg=request method=GET path=/api/private status=200 duration=\S+ subject=` + inst.Reader.UserID +
-		` username=` + regexp.QuoteMeta(inst.Reader.UserName) + `\S* organization=\S* roles="?\[read:messages\]`)
+		` username=` + regexp.QuoteMeta(inst.Reader.UserName) + `\S* organization=\S* roles=read:messages`)
 	if !callerLine.MatchString(logs) {
 		t.Errorf("no request line with who called:\n%s", logs)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -67,7 +68,7 @@ func Routes(guard *apiserver.Guard, logger *slog.Logger) http.Handler {
 	r.With(guard.RequireToken).Get(api.RoutePrivate, func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := apiserver.FromContext(r.Context())
 		apiserver.AddToLog(w, slog.String("subject", caller.Subject), slog.String("username", caller.Username),
-			slog.String("organization", caller.OrganizationID), slog.Any("roles", caller.Roles))
+			slog.String("organization", caller.OrganizationID), slog.String("roles", strings.Join(caller.Roles, ",")))
 		apiserver.WriteJSON(w, http.StatusOK, answer{api.PrivateMessage})
 	})
 	r.With(guard.RequireToken, guard.RequireRole(api.RoleReadMessages)).
