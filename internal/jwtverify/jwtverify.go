@@ -13,6 +13,7 @@
 package jwtverify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -165,9 +167,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 	if strings.Count(token, ".") != 2 {
 		return nil, fmt.Errorf("%w: not a compact JWS", ErrNotJWT)
 	}
-	c := &claims{projectID: v.projectID}
+	c := claims{}
 	signed := false
-	_, err := v.parser.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) {
+	_, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		k, ok := v.keys.key(ctx, kid)
 		if !ok {
@@ -181,27 +183,22 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 	})
 	switch {
 	case err == nil:
-	case signed && errors.Is(err, jwt.ErrTokenInvalidClaims):
+	case signed && errors.Is(err, jwt.ErrTokenInvalidClaims) && !errors.Is(err, errMalformed):
 		return nil, &InvalidError{Reason: strings.TrimPrefix(err.Error(), jwt.ErrTokenInvalidClaims.Error()+": ")}
 	default:
 		// Malformed, unknown kid, wrong alg, bad signature: not ours.
 		return nil, fmt.Errorf("%w: %w", ErrNotJWT, err)
 	}
+	t, err := c.token(v.projectID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotJWT, err)
+	}
 	// Every access token ZITADEL signs has a jti (its token id); an ID token
 	// has none, and must not be taken for an access token.
-	if c.ID == "" {
+	if jti, _ := c.string("jti"); jti == "" {
 		return nil, &InvalidError{Reason: "no jti: not an access token"}
 	}
-	return &Token{
-		Subject:        c.Subject,
-		ClientID:       c.clientID,
-		Username:       c.username,
-		OrganizationID: c.organizationID,
-		Expiry:         c.ExpiresAt.Time,
-		Roles:          c.roles,
-		RoleClaims:     c.roleClaims,
-		Claims:         c.raw,
-	}, nil
+	return t, nil
 }
 
 // Introspect makes the Verifier an introspect.Introspector, so that the
@@ -240,55 +237,106 @@ const (
 	orgClaim        = "urn:zitadel:iam:user:resourceowner:id"
 )
 
-// claims are the claims of a JWT access token that the API reads.
-type claims struct {
-	jwt.RegisteredClaims
-	projectID      string
-	clientID       string
-	username       string
-	organizationID string
-	roles          []string
-	roleClaims     bool
-	raw            map[string]json.RawMessage
-}
+// claims are a token's claims as it was signed, by their exact names:
+// golang-jwt decodes the token into this map, and its validator reads exp,
+// nbf, iss and aud through the methods below. A struct would also take
+// "ISS" for "iss", as encoding/json matches field names case-insensitively.
+type claims map[string]json.RawMessage
 
-// UnmarshalJSON matches names exactly, as JSON compares them: decoding into
-// a struct would also take "ISS" for "iss".
-func (c *claims) UnmarshalJSON(data []byte) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return err
-	}
-	r := &c.RegisteredClaims
-	for name, dst := range map[string]any{
-		"iss": &r.Issuer, "sub": &r.Subject, "aud": &r.Audience, "jti": &r.ID,
-		"exp": &r.ExpiresAt, "nbf": &r.NotBefore, "iat": &r.IssuedAt,
-		"client_id": &c.clientID, "preferred_username": &c.username, orgClaim: &c.organizationID,
-	} {
-		if v, ok := m[name]; ok {
-			if err := json.Unmarshal(v, dst); err != nil {
-				return fmt.Errorf("malformed %s: %w", name, err)
-			}
+// errMalformed marks a claim of the wrong JSON type.
+var errMalformed = errors.New("malformed claim")
+
+func (c claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.date("exp") }
+func (c claims) GetNotBefore() (*jwt.NumericDate, error)      { return c.date("nbf") }
+func (c claims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.date("iat") }
+func (c claims) GetIssuer() (string, error)                   { return c.string("iss") }
+func (c claims) GetSubject() (string, error)                  { return c.string("sub") }
+
+func (c claims) GetAudience() (jwt.ClaimStrings, error) {
+	var aud jwt.ClaimStrings
+	if v, ok := c["aud"]; ok {
+		if err := aud.UnmarshalJSON(v); err != nil {
+			return nil, fmt.Errorf("%w aud: %w", errMalformed, err)
 		}
 	}
-	for _, name := range []string{roleClaim, roleClaimPrefix + c.projectID + roleClaimSuffix} {
-		v, ok := m[name]
+	return aud, nil
+}
+
+// string returns the string claim name, "" when the token has none.
+func (c claims) string(name string) (string, error) {
+	v, ok := c[name]
+	if !ok {
+		return "", nil
+	}
+	s, err := jsonString(v)
+	if err != nil {
+		return "", fmt.Errorf("%w %s: %w", errMalformed, name, err)
+	}
+	return s, nil
+}
+
+// date returns the NumericDate claim name, nil when the token has none.
+func (c claims) date(name string) (*jwt.NumericDate, error) {
+	v, ok := c[name]
+	if !ok {
+		return nil, nil
+	}
+	d := new(jwt.NumericDate)
+	if err := d.UnmarshalJSON(v); err != nil {
+		return nil, fmt.Errorf("%w %s: %w", errMalformed, name, err)
+	}
+	return d, nil
+}
+
+// token reads what the API needs of the verified claims.
+func (c claims) token(projectID string) (*Token, error) {
+	t := &Token{Claims: c}
+	var errs [6]error
+	t.Subject, errs[0] = c.string("sub")
+	t.ClientID, errs[1] = c.string("client_id")
+	t.Username, errs[2] = c.string("preferred_username")
+	t.OrganizationID, errs[3] = c.string(orgClaim)
+	exp, err := c.date("exp") // required: the validator checked it
+	if exp != nil {
+		t.Expiry = exp.Time
+	}
+	errs[4] = err
+	t.Roles, t.RoleClaims, errs[5] = c.roles(projectID)
+	return t, errors.Join(errs[:]...)
+}
+
+// roles returns the role names of the generic role claim and of the API
+// project's own, sorted, and whether the token has either claim. A role
+// claim is {"read:messages": {"<orgId>": "<org domain>"}}: the role names
+// are its keys.
+func (c claims) roles(projectID string) (roles []string, found bool, err error) {
+	for _, name := range []string{roleClaim, roleClaimPrefix + projectID + roleClaimSuffix} {
+		v, ok := c[name]
 		if !ok {
 			continue
 		}
-		// {"read:messages": {"<orgId>": "<org domain>"}}: the role names are the keys.
-		var roles map[string]json.RawMessage
-		if err := json.Unmarshal(v, &roles); err != nil {
-			return fmt.Errorf("malformed %s: %w", name, err)
+		var grants map[string]json.RawMessage
+		if err := json.Unmarshal(v, &grants); err != nil {
+			return nil, false, fmt.Errorf("%w %s: %w", errMalformed, name, err)
 		}
-		c.roleClaims = true
-		for role := range roles {
-			if !slices.Contains(c.roles, role) {
-				c.roles = append(c.roles, role)
+		found = true
+		for role := range grants {
+			if !slices.Contains(roles, role) {
+				roles = append(roles, role)
 			}
 		}
 	}
-	slices.Sort(c.roles)
-	c.raw = m
-	return nil
+	slices.Sort(roles)
+	return roles, found, nil
+}
+
+// jsonString reads a JSON string. Most claims are plain text, without
+// escapes, and need no decoder: v is a part of a valid JSON document.
+func jsonString(v json.RawMessage) (string, error) {
+	if len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
+		return string(v[1 : len(v)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(v, &s)
+	return s, err
 }
