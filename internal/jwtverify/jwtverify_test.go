@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -86,6 +87,19 @@ func (k *signingKey) sign(t testing.TB, claims jwt.MapClaims) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// signRaw signs payload as it is, for claims that a map cannot give: the
+// same name twice, or an order of names.
+func (k *signingKey) signRaw(t testing.TB, payload string) string {
+	t.Helper()
+	b64 := base64.RawURLEncoding.EncodeToString
+	signing := b64([]byte(`{"alg":"`+k.method.Alg()+`","kid":"`+k.kid+`","typ":"JWT"}`)) + "." + b64([]byte(payload))
+	sig, err := k.method.Sign(signing, k.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signing + "." + b64(sig)
 }
 
 // accessClaims are the claims of a ZITADEL JWT access token for testProject.
@@ -302,6 +316,41 @@ func TestRolesOnlyOfTheAPIsProject(t *testing.T) {
 	c[roleClaim] = []string{"read:messages"}
 	if _, err := v.Verify(context.Background(), k.sign(t, c)); !errors.Is(err, ErrNotJWT) {
 		t.Fatalf("malformed role claim: err = %v, want ErrNotJWT", err)
+	}
+}
+
+// TestClaimsByExactName: claims are read by their exact names, as JSON
+// compares them, so a case variant after the real claim (a ZITADEL Action
+// may add custom claims) changes nothing; escaped and non-ASCII strings
+// decode. A claim of the wrong type is not for this API to judge.
+func TestClaimsByExactName(t *testing.T) {
+	k := newKey(t, "rsa", "RS256")
+	v := newIssuer(t, k).verifier(t, nil)
+	ctx := context.Background()
+	payload := func(extra string) string {
+		return fmt.Sprintf(`{"iss":%q,"aud":[%q],"sub":"user-1","jti":"t1","client_id":"reader","exp":%d,%s}`,
+			testIssuer, testProject, time.Now().Add(time.Hour).Unix(), extra)
+	}
+	tok, err := v.Verify(ctx, k.signRaw(t, payload(`"preferred_username":"zo\u00eb \"z\"","urn:zitadel:iam:user:resourceowner:id":"org-1",`+
+		`"SUB":"someone-else","Preferred_Username":"mallory","ISS":"https://evil.example","EXP":1,"Client_ID":"other"`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Subject != "user-1" || tok.Username != `zoë "z"` || tok.OrganizationID != "org-1" || tok.ClientID != "reader" {
+		t.Fatalf("token = %+v", tok)
+	}
+	if string(tok.Claims["SUB"]) != `"someone-else"` {
+		t.Fatalf("raw claims lack the custom claim SUB: %s", tok.Claims)
+	}
+	for name, extra := range map[string]string{
+		"sub not a string": `"sub":5`,
+		"exp not a number": `"exp":"soon"`,
+		"aud not strings":  `"aud":[1]`,
+	} {
+		// The later of two members with one name is the one that counts.
+		if _, err := v.Verify(ctx, k.signRaw(t, payload(extra))); !errors.Is(err, ErrNotJWT) {
+			t.Errorf("%s: err = %v, want ErrNotJWT", name, err)
+		}
 	}
 }
 
