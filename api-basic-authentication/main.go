@@ -15,9 +15,8 @@
 //
 // Settings: ZITADEL_DOMAIN, API_CLIENT_ID, API_CLIENT_SECRET, and optionally
 // PROJECT_ID, ZITADEL_INTROSPECTION_URL, PORT, INTROSPECTION_CACHE_TTL,
-// INTROSPECTION_TIMEOUT, INTROSPECTION_MAX_IN_FLIGHT, TOKEN_VALIDATION
-// (see README.md and .env.example). The routes are in
-// routes.go.
+// INTROSPECTION_TIMEOUT, INTROSPECTION_MAX_IN_FLIGHT, TOKEN_VALIDATION,
+// RESOURCE_URL (see README.md and .env.example). The routes are in routes.go.
 package main
 
 import (
@@ -64,6 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Introspector:    settings.Introspector(authenticate, logger),
 		JWT:             settings.JWT(logger),
 		Issuer:          settings.Issuer,
+		Resource:        settings.ResourceURL,
 		Realm:           "api-basic-authentication",
 		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET (the API application's client id and secret)",
 		Logger:          logger,

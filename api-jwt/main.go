@@ -16,7 +16,7 @@
 //
 // Settings: ZITADEL_DOMAIN, API_PRIVATE_KEY_FILE, and optionally PROJECT_ID,
 // ZITADEL_INTROSPECTION_URL, PORT, INTROSPECTION_CACHE_TTL, INTROSPECTION_TIMEOUT,
-// INTROSPECTION_MAX_IN_FLIGHT, TOKEN_VALIDATION (see README.md and .env.example). The routes are in routes.go.
+// INTROSPECTION_MAX_IN_FLIGHT, TOKEN_VALIDATION, RESOURCE_URL (see README.md and .env.example). The routes are in routes.go.
 package main
 
 import (
@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Introspector:    settings.Introspector(authenticate, logger),
 		JWT:             settings.JWT(logger),
 		Issuer:          settings.Issuer,
+		Resource:        settings.ResourceURL,
 		Realm:           "api-jwt",
 		CredentialsHint: "API_PRIVATE_KEY_FILE (the key file of this API application, not deleted or expired) and ZITADEL_DOMAIN (the client assertion's audience: the instance's URL exactly as its issuer)",
 		Logger:          logger,

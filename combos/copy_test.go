@@ -204,9 +204,10 @@ func TestBench(t *testing.T) {
 	for _, want := range []string{
 		"api-jwt: public / bare net/http handler = ",
 		"api-jwt: private warm / public = ",
-		"api-jwt, jwt mode: private with a JWT / public = ",
+		"api-jwt, jwt mode: private with a JWT / public with the same JWT = ",
+		"api-jwt, jwt mode: public with a JWT / public with an opaque token = ",
 		"api-basic-authentication: private warm / public = ",
-		"api-basic-authentication, jwt mode: private with a JWT / public = ",
+		"api-basic-authentication, jwt mode: private with a JWT / public with the same JWT = ",
 		"1,000 calls of one client (client credentials, api-jwt): 1 token request(s), 1 introspection(s)",
 	} {
 		if !strings.Contains(out, want) {

@@ -42,6 +42,10 @@ type Guard struct {
 	// Issuer is the ZITADEL instance URL, which ResourceMetadata names as
 	// the authorization server of this API (RFC 9728).
 	Issuer string
+	// Resource is the API's URL as its clients call it, e.g.
+	// https://api.example.com: the resource of its metadata (RFC 9728).
+	// Empty: the scheme and Host of each request.
+	Resource string
 	// Realm names the protected API in WWW-Authenticate (RFC 6750 §3).
 	Realm string
 	// CredentialsHint names the settings to check when ZITADEL rejects the
@@ -180,7 +184,7 @@ func (g *Guard) bearerToken(w http.ResponseWriter, r *http.Request) (string, boo
 	switch {
 	case len(values) == 0:
 		// No error attribute: the client may not know it needs a token (RFC 6750 §3.1).
-		w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", resource_metadata="`+resourceURL(r)+ResourceMetadataPath+`"`)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", resource_metadata="`+g.resource(r)+ResourceMetadataPath+`"`)
 		WriteError(w, http.StatusUnauthorized, "missing_token", "This route needs an access token: send Authorization: Bearer <token>.")
 		return "", false
 	case len(values) > 1:
@@ -281,7 +285,7 @@ func rejectedAttrs(r *introspect.RejectedError) []any {
 // §3, which points to the API's resource metadata (RFC 9728 §5.1).
 func (g *Guard) challenge(w http.ResponseWriter, r *http.Request, status int, code, description string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", error="`+code+`", error_description="`+description+
-		`", resource_metadata="`+resourceURL(r)+ResourceMetadataPath+`"`)
+		`", resource_metadata="`+g.resource(r)+ResourceMetadataPath+`"`)
 	WriteError(w, status, code, description)
 }
 
@@ -303,7 +307,7 @@ const ResourceMetadataPath = "/.well-known/oauth-protected-resource"
 // resource_metadata of a 401's challenge.
 func (g *Guard) ResourceMetadata(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, resourceMetadata{
-		Resource:               resourceURL(r),
+		Resource:               g.resource(r),
 		AuthorizationServers:   []string{g.Issuer},
 		BearerMethodsSupported: []string{"header"},
 	})
@@ -315,11 +319,14 @@ type resourceMetadata struct {
 	BearerMethodsSupported []string `json:"bearer_methods_supported"`
 }
 
-// resourceURL is the API's URL as the client called it: the resource
-// identifier of RFC 9728 §1.2 is the URL its metadata is fetched from,
-// minus the well-known path. Behind a proxy that terminates TLS, the scheme
-// the API sees is http.
-func resourceURL(r *http.Request) string {
+// resource is the API's URL: Resource, else the URL the client called,
+// minus the path (the resource identifier of RFC 9728 §1.2 is the URL its
+// metadata is fetched from, minus the well-known path). Behind a proxy that
+// terminates TLS, the scheme the API sees is http: set Resource there.
+func (g *Guard) resource(r *http.Request) string {
+	if g.Resource != "" {
+		return g.Resource
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"syscall"
 	"time"
@@ -32,6 +33,11 @@ type Settings struct {
 	CacheTTL         time.Duration // INTROSPECTION_CACHE_TTL; 0 turns the cache off
 	Timeout          time.Duration // INTROSPECTION_TIMEOUT
 	MaxInFlight      int           // INTROSPECTION_MAX_IN_FLIGHT: introspections under way at most
+	// ResourceURL is RESOURCE_URL, optional: the API's URL as its clients
+	// call it, which its resource metadata names (RFC 9728). Unset, each
+	// request's scheme and Host stand for it: http behind a proxy that
+	// terminates TLS, which a client checking the metadata would refuse.
+	ResourceURL string
 	// TokenValidation is TOKEN_VALIDATION: "introspection" (the default, the
 	// blog's way: ZITADEL judges every token) or "jwt" (JWT access tokens
 	// are verified in the API; PROJECT_ID is then required).
@@ -76,6 +82,10 @@ func LoadSettings(name string, args []string, getenv func(string) string, stderr
 			env.Problem(fmt.Errorf("INTROSPECTION_MAX_IN_FLIGHT must be a number between 1 and 1000, not %q", v))
 		}
 		s.MaxInFlight = n
+	}
+	s.ResourceURL = env.OptionalURL("RESOURCE_URL", "", "https://api.example.com")
+	if u, err := url.Parse(s.ResourceURL); err == nil && (u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil) {
+		env.Problem(fmt.Errorf("RESOURCE_URL must be the API's URL without a path, like https://api.example.com, not %q: its resource metadata is served at the root (RFC 9728 §3.1)", s.ResourceURL))
 	}
 	switch s.TokenValidation = env.Optional("TOKEN_VALIDATION", ValidateByIntrospection); s.TokenValidation {
 	case ValidateByIntrospection:

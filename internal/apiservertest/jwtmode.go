@@ -1,6 +1,7 @@
 package apiservertest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -93,29 +94,35 @@ func (h *harness) testJWTMode(t *testing.T) {
 }
 
 // testResourceMetadata reads the API's protected resource metadata (RFC 9728)
-// where a 401's challenge points.
+// where a 401's challenge points: by default the URL the client called, and
+// RESOURCE_URL when it is set (an API behind a proxy that terminates TLS).
 func (h *harness) testResourceMetadata(t *testing.T) {
-	api := h.start(t)
-	challenge := api.Get(t, "/api/private").Header.Get("WWW-Authenticate")
-	_, metadataURL, ok := strings.Cut(challenge, `resource_metadata="`)
-	metadataURL = strings.TrimSuffix(metadataURL, `"`)
-	if !ok || metadataURL != api.URL+"/.well-known/oauth-protected-resource" {
-		t.Fatalf("WWW-Authenticate %q: no resource_metadata of %s", challenge, api.URL)
-	}
-	resp, err := client.Get(metadataURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m struct {
-		Resource             string   `json:"resource"`
-		AuthorizationServers []string `json:"authorization_servers"`
-		BearerMethods        []string `json:"bearer_methods_supported"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("%d, %v", resp.StatusCode, err)
-	}
-	if m.Resource != api.URL || !slices.Equal(m.AuthorizationServers, []string{h.inst.Issuer}) || !slices.Equal(m.BearerMethods, []string{"header"}) {
-		t.Fatalf("metadata %+v, want resource %s, authorization_servers [%s], bearer_methods_supported [header]", m, api.URL, h.inst.Issuer)
+	for _, resourceURL := range []string{"", "https://api.example.com/"} {
+		t.Run("RESOURCE_URL="+resourceURL, func(t *testing.T) {
+			api := h.start(t, "RESOURCE_URL", resourceURL)
+			resource := strings.TrimSuffix(cmp.Or(resourceURL, api.URL), "/")
+			challenge := api.Get(t, "/api/private").Header.Get("WWW-Authenticate")
+			want := `resource_metadata="` + resource + `/.well-known/oauth-protected-resource"`
+			if !strings.HasSuffix(challenge, want) {
+				t.Fatalf("WWW-Authenticate %q does not end in %s", challenge, want)
+			}
+			// The metadata is where the API serves it, whatever its resource.
+			resp, err := client.Get(api.URL + "/.well-known/oauth-protected-resource")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var m struct {
+				Resource             string   `json:"resource"`
+				AuthorizationServers []string `json:"authorization_servers"`
+				BearerMethods        []string `json:"bearer_methods_supported"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("%d, %v", resp.StatusCode, err)
+			}
+			if m.Resource != resource || !slices.Equal(m.AuthorizationServers, []string{h.inst.Issuer}) || !slices.Equal(m.BearerMethods, []string{"header"}) {
+				t.Fatalf("metadata %+v, want resource %s, authorization_servers [%s], bearer_methods_supported [header]", m, resource, h.inst.Issuer)
+			}
+		})
 	}
 }

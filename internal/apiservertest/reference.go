@@ -39,6 +39,7 @@ func runReference(ctx context.Context, args []string, getenv func(string) string
 		Introspector:    settings.Introspector(ClientSecretBasic(clientID, clientSecret), logger),
 		JWT:             settings.JWT(logger),
 		Issuer:          settings.Issuer,
+		Resource:        settings.ResourceURL,
 		Realm:           "reference-api",
 		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET",
 		Logger:          logger,
