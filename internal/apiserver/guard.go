@@ -239,6 +239,11 @@ var b64TokenByte = func() (table [256]bool) {
 	return table
 }()
 
+// introspectionFailed answers a request whose token ZITADEL could not judge,
+// and logs why. The log names the cause; the client learns only what it can
+// act on. One failed introspection is one log line: requests that shared it
+// (introspect.Shared) or were turned away by the bound on introspections in
+// flight (introspect.ErrBusy, which logs on its own) add none.
 func (g *Guard) introspectionFailed(w http.ResponseWriter, r *http.Request, err error) {
 	ctx, logger := r.Context(), g.logger()
 	if introspect.Shared(err) || errors.Is(err, introspect.ErrBusy) {

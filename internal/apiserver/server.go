@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -84,7 +85,10 @@ func LoadSettings(name string, args []string, getenv func(string) string, stderr
 		s.MaxInFlight = n
 	}
 	s.ResourceURL = env.OptionalURL("RESOURCE_URL", "", "https://api.example.com")
-	if u, err := url.Parse(s.ResourceURL); err == nil && (u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil) {
+	// Only scheme://host[:port]: anything else would end up in the metadata's
+	// URL, or in the quoted resource_metadata of every challenge.
+	if u, err := url.Parse(s.ResourceURL); err == nil && s.ResourceURL != "" &&
+		(s.ResourceURL != u.Scheme+"://"+u.Host || strings.ContainsAny(u.Host, `"\ `)) {
 		env.Problem(fmt.Errorf("RESOURCE_URL must be the API's URL without a path, like https://api.example.com, not %q: its resource metadata is served at the root (RFC 9728 §3.1)", s.ResourceURL))
 	}
 	switch s.TokenValidation = env.Optional("TOKEN_VALIDATION", ValidateByIntrospection); s.TokenValidation {

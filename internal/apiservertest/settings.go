@@ -22,6 +22,8 @@ func (h *harness) testSettings(t *testing.T) {
 		{"INTROSPECTION_MAX_IN_FLIGHT", "0", "INTROSPECTION_MAX_IN_FLIGHT must be a number between 1 and 1000"},
 		{"RESOURCE_URL", "api.example.com", "RESOURCE_URL must be a URL"},
 		{"RESOURCE_URL", "https://api.example.com/v1", "RESOURCE_URL must be the API's URL without a path"},
+		{"RESOURCE_URL", "https://api.example.com?", "RESOURCE_URL must be the API's URL without a path"},
+		{"RESOURCE_URL", `https://api.example.com"x`, "RESOURCE_URL must be the API's URL without a path"},
 	}
 	for _, name := range h.sample.CredentialSettings {
 		changes = append(changes, change{name, "", name + " is not set"})

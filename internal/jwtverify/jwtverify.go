@@ -195,7 +195,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 	}
 	// Every access token ZITADEL signs has a jti (its token id); an ID token
 	// has none, and must not be taken for an access token.
-	if jti, _ := c.string("jti"); jti == "" {
+	jti, err := c.string("jti")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotJWT, err)
+	}
+	if jti == "" {
 		return nil, &InvalidError{Reason: "no jti: not an access token"}
 	}
 	return t, nil
@@ -275,10 +279,11 @@ func (c claims) string(name string) (string, error) {
 	return s, nil
 }
 
-// date returns the NumericDate claim name, nil when the token has none.
+// date returns the NumericDate claim name, nil when the token has none
+// (or null, as a struct field would take it).
 func (c claims) date(name string) (*jwt.NumericDate, error) {
 	v, ok := c[name]
-	if !ok {
+	if !ok || string(v) == "null" {
 		return nil, nil
 	}
 	d := new(jwt.NumericDate)

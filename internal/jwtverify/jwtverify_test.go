@@ -342,10 +342,23 @@ func TestClaimsByExactName(t *testing.T) {
 	if string(tok.Claims["SUB"]) != `"someone-else"` {
 		t.Fatalf("raw claims lack the custom claim SUB: %s", tok.Claims)
 	}
+	// Raw UTF-8 takes the short way; invalid UTF-8 becomes U+FFFD, as encoding/json makes it.
+	tok, err = v.Verify(ctx, k.signRaw(t, payload("\"preferred_username\":\"zoë\",\"urn:zitadel:iam:user:resourceowner:id\":\"org-\xff\"")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Username != "zoë" || tok.OrganizationID != "org-\uFFFD" {
+		t.Fatalf("username %q, organization %q; want zoë, org-\uFFFD", tok.Username, tok.OrganizationID)
+	}
+	// null is no value, as a struct field would take it: no nbf, which is optional.
+	if _, err := v.Verify(ctx, k.signRaw(t, payload(`"nbf":null`))); err != nil {
+		t.Fatalf("nbf null: %v", err)
+	}
 	for name, extra := range map[string]string{
 		"sub not a string": `"sub":5`,
 		"exp not a number": `"exp":"soon"`,
 		"aud not strings":  `"aud":[1]`,
+		"jti not a string": `"jti":5`,
 	} {
 		// The later of two members with one name is the one that counts.
 		if _, err := v.Verify(ctx, k.signRaw(t, payload(extra))); !errors.Is(err, ErrNotJWT) {
