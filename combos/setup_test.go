@@ -38,6 +38,22 @@ func statusOf(t *testing.T, out, what string) string {
 	return m[1]
 }
 
+// startWithAdmin starts a local ZITADEL, closed when the test ends, with a
+// machine user for combos setup: an Org Owner, or one without rights.
+func startWithAdmin(t *testing.T, ctx context.Context, o localzitadel.Options, name string, orgOwner bool) (*localzitadel.Instance, *localzitadel.Admin) {
+	t.Helper()
+	z, err := localzitadel.Start(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { z.Close() })
+	admin, err := z.AddAdmin(name, orgOwner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return z, admin
+}
+
 // TestSetup provisions the local ZITADEL through its management API as a
 // real one, runs the six combinations on the result, runs setup again (no
 // id changes, nothing new), and deletes what it made.
@@ -47,15 +63,7 @@ func TestSetup(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	z, err := localzitadel.Start(ctx, localzitadel.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer z.Close()
-	admin, err := z.AddAdmin("admin", true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	z, admin := startWithAdmin(t, ctx, localzitadel.Options{}, "admin", true)
 	out := filepath.Join(t.TempDir(), "out")
 
 	stdout, stderr, err := runSetup(t, ctx, "-env", admin.EnvFile, "-dir", out)
@@ -187,24 +195,8 @@ func TestSetup(t *testing.T) {
 func TestSetupErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	z, err := localzitadel.Start(ctx, localzitadel.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer z.Close()
-	noRights, err := z.AddAdmin("no-rights", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := localzitadel.Start(ctx, localzitadel.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	otherAdmin, err := other.AddAdmin("admin", true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	z, noRights := startWithAdmin(t, ctx, localzitadel.Options{}, "no-rights", false)
+	_, otherAdmin := startWithAdmin(t, ctx, localzitadel.Options{}, "admin", true)
 	notZitadel := httptest.NewServer(http.NotFoundHandler())
 	defer notZitadel.Close()
 
@@ -421,15 +413,7 @@ func postJSON(t *testing.T, req *http.Request, v any) {
 func TestSetupLegacyTokenType(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	z, err := localzitadel.Start(ctx, localzitadel.Options{LegacyMachineTokenType: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer z.Close()
-	admin, err := z.AddAdmin("admin", true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	z, admin := startWithAdmin(t, ctx, localzitadel.Options{LegacyMachineTokenType: true}, "admin", true)
 	out := filepath.Join(t.TempDir(), "out")
 	stdout, stderr, err := runSetup(t, ctx, "-env", admin.EnvFile, "-dir", out)
 	if err != nil {
