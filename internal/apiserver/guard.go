@@ -89,13 +89,7 @@ func (g *Guard) RequireToken(next http.Handler) http.Handler {
 			return
 		}
 		caller, err := g.check(r.Context(), token)
-		if err != nil {
-			g.introspectionFailed(w, r, err)
-			return
-		}
-		// Only "active" decides: an inactive answer has no other member to read.
-		if !caller.Active {
-			g.inactive(w, r)
+		if !g.active(w, r, caller, err) {
 			return
 		}
 		g.sawActive.Store(true)
@@ -116,6 +110,22 @@ func (g *Guard) check(ctx context.Context, token string) (*introspect.Result, er
 		}
 	}
 	return g.Introspector.Introspect(ctx, token)
+}
+
+// active reports whether an answer about the caller's token lets the
+// request on. If not, it has answered the request: an error for a failed
+// introspection, 401 for an inactive token.
+func (g *Guard) active(w http.ResponseWriter, r *http.Request, answer *introspect.Result, err error) bool {
+	if err != nil {
+		g.introspectionFailed(w, r, err)
+		return false
+	}
+	// Only "active" decides: an inactive answer has no other member to read.
+	if !answer.Active {
+		g.inactive(w, r)
+		return false
+	}
+	return true
 }
 
 func (g *Guard) inactive(w http.ResponseWriter, r *http.Request) {
@@ -156,12 +166,7 @@ func (g *Guard) RequireRole(role string) func(http.Handler) http.Handler {
 			}
 			if token, ok := r.Context().Value(tokenKey{}).(string); ok && caller.RolesUnknown {
 				answer, err := g.Introspector.Introspect(r.Context(), token)
-				if err != nil {
-					g.introspectionFailed(w, r, err)
-					return
-				}
-				if !answer.Active {
-					g.inactive(w, r)
+				if !g.active(w, r, answer, err) {
 					return
 				}
 				caller = answer

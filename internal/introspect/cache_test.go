@@ -28,6 +28,21 @@ func (c *counting) Introspect(context.Context, string) (*Result, error) {
 }
 
 // clock is a settable now for the cache.
+// waitStarted waits until the first introspection has begun.
+func (c *counting) waitStarted() {
+	for c.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// release lets the introspection under way end, once the other goroutines
+// of the test had time to reach the cache and wait for it.
+func (c *counting) release() {
+	c.waitStarted()
+	time.Sleep(20 * time.Millisecond)
+	close(c.gate)
+}
+
 type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time          { return c.t }
@@ -170,12 +185,7 @@ func TestCacheSharesConcurrentIntrospections(t *testing.T) {
 			}
 		})
 	}
-	// Let every goroutine reach the cache before the one introspection ends.
-	for next.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond)
-	close(next.gate)
+	next.release()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -194,9 +204,7 @@ func TestCacheWaiterMayGiveUp(t *testing.T) {
 		_, err := c.Introspect(context.Background(), "token")
 		first <- err
 	}()
-	for next.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	next.waitStarted()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := c.Introspect(ctx, "token"); !errors.Is(err, context.Canceled) {
@@ -257,11 +265,7 @@ func TestCacheWaitersShareTheError(t *testing.T) {
 			errs <- err
 		})
 	}
-	for next.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond)
-	close(next.gate)
+	next.release()
 	wg.Wait()
 	close(errs)
 	own, shared := 0, 0

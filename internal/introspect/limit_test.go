@@ -178,9 +178,7 @@ func TestLimitLogsTurnedAwayRequestsOnce(t *testing.T) {
 	var log syncBuffer
 	limit := NewLimit(next, 1, time.Millisecond, slog.New(slog.NewTextHandler(&log, nil)))
 	go limit.Introspect(context.Background(), "slow")
-	for next.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	next.waitStarted()
 	for range 20 {
 		if _, err := limit.Introspect(context.Background(), "other"); !errors.Is(err, ErrBusy) {
 			t.Fatalf("err = %v, want ErrBusy", err)
