@@ -18,9 +18,7 @@ import (
 // against each other and the local ZITADEL: what a reader who copies a sample
 // into a project of their own gets.
 func TestCopiedSamplesRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("copies, tidies and builds five modules")
-	}
+	requireE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	root, err := moduleRoot(ctx)
@@ -191,9 +189,7 @@ func checkCopyDescribesItself(t *testing.T, name, dir string) {
 // TestBench runs a short `combos bench` and checks its table and that 1,000
 // calls of one client cost one token request and one introspection.
 func TestBench(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the samples and drives them under load")
-	}
+	requireE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr strings.Builder

@@ -35,9 +35,7 @@ var readmeSections = map[string][]string{
 // the lines below it. Only the ports change: the API listens on a free
 // port instead of 5000, the local ZITADEL on a free one instead of 8080.
 func TestREADMECommands(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs every README's commands with go run")
-	}
+	requireE2E(t)
 	root, err := moduleRoot(t.Context())
 	if err != nil {
 		t.Fatal(err)
