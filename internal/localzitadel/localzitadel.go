@@ -69,6 +69,11 @@ type Options struct {
 	// releases did (their protos lack the field; unknown fields are
 	// dropped), so only management v1 UpdateMachine sets it (management.go).
 	LegacyMachineTokenType bool
+	// ZitadelVersion is the ZITADEL release the instance plays for the
+	// management APIs: "" or "current" (default), or "vMAJOR.MINOR" such as
+	// "v3.4" or "v4.4", which serves only what that release serves
+	// (versions.go).
+	ZitadelVersion string
 }
 
 // App is an API application of a project: the identity an API uses to
@@ -203,10 +208,14 @@ func Start(ctx context.Context, opts Options) (_ *Instance, err error) {
 		opts.AccessTokenLifetime = 12 * time.Hour
 	}
 
+	version, err := parseVersion(opts.ZitadelVersion)
+	if err != nil {
+		return nil, fmt.Errorf("localzitadel: %w", err)
+	}
 	i := &Instance{
 		accessTokenLifetime:  opts.AccessTokenLifetime,
 		legacyJWTGrantErrors: opts.LegacyJWTGrantErrors,
-		mgmt:                 management{legacyMachineTokenType: opts.LegacyMachineTokenType},
+		mgmt:                 newManagement(version, opts.LegacyMachineTokenType),
 		log:                  opts.Logger,
 		serveDone:            make(chan struct{}),
 		closing:              make(chan struct{}),

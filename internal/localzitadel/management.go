@@ -1,12 +1,13 @@
 package localzitadel
 
-// The management calls `combos setup` makes, answered as ZITADEL v4 answers
+// The management calls `combos setup` makes, answered as ZITADEL answers
 // them: the v2 resource services with the Connect protocol's JSON encoding
 // (POST /{package}.{Service}/{Method}, protobuf JSON names, Connect error
-// JSON), and management v1 UpdateMachine through v1's REST gateway, which
-// setup needs where v2 has no access token type (earlier v4 releases). docs/zitadel-on-the-wire.md ("Management calls used by combos
-// setup") lists each call with the proto it follows. These types are
-// written from the protos on this side only: the setup client has its own.
+// JSON) here, and management v1 through its REST gateway in
+// management_v1.go. Which release serves which is in versions.go.
+// docs/zitadel-on-the-wire.md ("Management calls used by combos setup")
+// lists each call with the proto it follows. These types are written from
+// the protos on this side only: the setup client has its own.
 
 import (
 	"crypto/rand"
@@ -25,18 +26,22 @@ import (
 	"time"
 )
 
-// pathGatewayPrefix is where v1's REST gateway serves UpdateMachine:
-// PUT /management/v1/users/{userId}/machine.
-const pathGatewayPrefix = "/management/v1/users/"
-
 // management holds what the management calls need besides the directory.
 type management struct {
-	legacyMachineTokenType bool // Options.LegacyMachineTokenType
+	version version // the ZITADEL release played (Options.ZitadelVersion)
+	// legacyMachineTokenType: v2 CreateUser and UpdateUser drop
+	// machine.accessTokenType (Options.LegacyMachineTokenType, or a release
+	// before current).
+	legacyMachineTokenType bool
 
 	mu        sync.Mutex
 	orgOwners map[string]bool   // user IDs with the role ORG_OWNER
 	appNames  map[string]string // client ID → application name
 	ids       *idSource
+}
+
+func newManagement(v version, legacyMachineTokenType bool) management {
+	return management{version: v, legacyMachineTokenType: legacyMachineTokenType || !v.current()}
 }
 
 func (m *management) isOrgOwner(userID string) bool {
@@ -197,17 +202,23 @@ var procedures = map[string]procedure{
 	"/zitadel.user.v2.UserService/AddSecret":                             unary((*Instance).addSecret),
 	"/zitadel.user.v2.UserService/AddPersonalAccessToken":                unary((*Instance).addPersonalAccessToken),
 	"/zitadel.user.v2.UserService/DeleteUser":                            unary((*Instance).deleteUser),
+	"/zitadel.user.v2.UserService/RemoveKey":                             unary((*Instance).removeKeyCall),
+	"/zitadel.user.v2.UserService/RemoveSecret":                          unary((*Instance).removeSecretCall),
+	"/zitadel.user.v2.UserService/RemovePersonalAccessToken":             unary((*Instance).removePATCall),
+	"/zitadel.application.v2.ApplicationService/DeleteApplicationKey":    unary((*Instance).deleteApplicationKey),
 	"/zitadel.authorization.v2.AuthorizationService/CreateAuthorization": unary((*Instance).createAuthorization),
 }
 
-// mountManagement adds the Connect procedures and the v1 gateway call to
-// mux. As with connect-go, each procedure has its own path; an unknown one
-// gets the router's plain 404.
+// mountManagement adds the Connect procedures the played release serves,
+// and the v1 gateway, to mux. As with connect-go, each procedure has its
+// own path; an unknown one gets the router's plain 404.
 func (i *Instance) mountManagement(mux *http.ServeMux) {
 	for path, proc := range procedures {
-		mux.Handle(path, i.connectHandler(proc))
+		if i.mgmt.version.serves(path) {
+			mux.Handle(path, i.connectHandler(proc))
+		}
 	}
-	mux.HandleFunc(pathGatewayPrefix, i.serveUpdateMachine)
+	i.mountGateway(mux) // management_v1.go
 }
 
 // connectHandler serves one unary Connect procedure with JSON.
@@ -387,16 +398,25 @@ func (i *Instance) createProject(req *createProjectRequest) (any, error) {
 	if req.Name == "" {
 		return nil, errf("invalid_argument", "invalid CreateProjectRequest.Name: value length must be between 1 and 200 runes, inclusive")
 	}
+	p, err := i.newProject(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"projectId": p.id, "creationDate": now()}, nil
+}
+
+// newProject adds a project of the organisation (v2 CreateProject, v1 AddProject).
+func (i *Instance) newProject(name string) (*project, error) {
 	i.dir.Lock()
 	defer i.dir.Unlock()
 	for _, p := range i.projects {
-		if p.name == req.Name {
+		if p.name == name {
 			return nil, errf("already_exists", "Errors.Project.AlreadyExists (COMMAND-2kdd9)")
 		}
 	}
-	p := &project{id: i.mgmt.nextID(), name: req.Name}
+	p := &project{id: i.mgmt.nextID(), name: name}
 	i.projects[p.id] = p
-	return map[string]string{"projectId": p.id, "creationDate": now()}, nil
+	return p, nil
 }
 
 type addProjectRoleRequest struct {
@@ -406,46 +426,67 @@ type addProjectRoleRequest struct {
 }
 
 func (i *Instance) addProjectRole(req *addProjectRoleRequest) (any, error) {
-	if req.RoleKey == "" || req.DisplayName == "" {
-		return nil, errf("invalid_argument", "invalid AddProjectRoleRequest: roleKey and displayName are required")
+	if err := i.newRole(req.ProjectID, req.RoleKey, req.DisplayName); err != nil {
+		return nil, err
+	}
+	return map[string]string{"creationDate": now()}, nil
+}
+
+// newRole adds a role to a project (v2 and v1 AddProjectRole).
+func (i *Instance) newRole(projectID, key, displayName string) error {
+	if key == "" || displayName == "" {
+		return errf("invalid_argument", "invalid AddProjectRoleRequest: roleKey and displayName are required")
 	}
 	i.dir.Lock()
 	defer i.dir.Unlock()
-	p := i.projects[req.ProjectID]
+	p := i.projects[projectID]
 	if p == nil {
-		return nil, errf("not_found", "Errors.Project.NotFound (COMMAND-3m9s2)")
+		return errf("not_found", "Errors.Project.NotFound (COMMAND-3m9s2)")
 	}
-	if slices.Contains(p.roles, req.RoleKey) {
-		return nil, errf("already_exists", "Errors.Project.Role.AlreadyExists (COMMAND-HD3ad)")
+	if slices.Contains(p.roles, key) {
+		return errf("already_exists", "Errors.Project.Role.AlreadyExists (COMMAND-HD3ad)")
 	}
-	i.updateProject(p, func(p *project) { p.roles = append(p.roles, req.RoleKey) })
-	return map[string]string{"creationDate": now()}, nil
+	i.updateProject(p, func(p *project) { p.roles = append(p.roles, key) })
+	return nil
 }
 
 // removeProjectRole removes the role from the project and from every
 // authorization; an unknown role is no error (the proto: "the desired
 // state is already achieved").
 func (i *Instance) removeProjectRole(req *addProjectRoleRequest) (any, error) {
-	i.dir.Lock()
-	defer i.dir.Unlock()
-	p := i.projects[req.ProjectID]
-	if p == nil {
-		return nil, errf("not_found", "Errors.Project.NotFound (COMMAND-3m9s2)")
+	found, err := i.removeRole(req.ProjectID, req.RoleKey)
+	if err != nil {
+		return nil, err
 	}
-	if !slices.Contains(p.roles, req.RoleKey) {
+	if !found {
 		return map[string]string{}, nil
 	}
+	return map[string]string{"removalDate": now()}, nil
+}
+
+// removeRole removes the role from the project and from every
+// authorization; found is false for a role the project does not have.
+func (i *Instance) removeRole(projectID, key string) (found bool, err error) {
+	i.dir.Lock()
+	defer i.dir.Unlock()
+	p := i.projects[projectID]
+	if p == nil {
+		return false, errf("not_found", "Errors.Project.NotFound (COMMAND-3m9s2)")
+	}
+	if !slices.Contains(p.roles, key) {
+		return false, nil
+	}
 	i.updateProject(p, func(p *project) {
-		p.roles = slices.DeleteFunc(p.roles, func(r string) bool { return r == req.RoleKey })
+		p.roles = slices.DeleteFunc(p.roles, func(r string) bool { return r == key })
 	})
 	for _, u := range i.users {
-		if slices.Contains(u.roles[p.id], req.RoleKey) {
+		if slices.Contains(u.roles[p.id], key) {
 			i.updateUser(u, func(u *serviceUser) {
-				u.roles[p.id] = slices.DeleteFunc(slices.Clone(u.roles[p.id]), func(r string) bool { return r == req.RoleKey })
+				u.roles[p.id] = slices.DeleteFunc(slices.Clone(u.roles[p.id]), func(r string) bool { return r == key })
 			})
 		}
 	}
-	return map[string]string{"removalDate": now()}, nil
+	return true, nil
 }
 
 type projectIDRequest struct {
@@ -456,23 +497,32 @@ type projectIDRequest struct {
 // authorization on it. An unknown project is no error (the proto: "the
 // desired state is already achieved").
 func (i *Instance) deleteProject(req *projectIDRequest) (any, error) {
-	i.dir.Lock()
-	defer i.dir.Unlock()
-	if i.projects[req.ProjectID] == nil {
+	if !i.removeProject(req.ProjectID) {
 		return map[string]string{}, nil
 	}
-	delete(i.projects, req.ProjectID)
-	for id, a := range i.apps {
-		if a.projectID == req.ProjectID {
-			delete(i.apps, id)
+	return map[string]string{"deletionDate": now()}, nil
+}
+
+// removeProject removes the project with its applications and
+// authorizations; false if there is no such project.
+func (i *Instance) removeProject(id string) bool {
+	i.dir.Lock()
+	defer i.dir.Unlock()
+	if i.projects[id] == nil {
+		return false
+	}
+	delete(i.projects, id)
+	for cid, a := range i.apps {
+		if a.projectID == id {
+			delete(i.apps, cid)
 		}
 	}
 	for _, u := range i.users {
-		if _, ok := u.roles[req.ProjectID]; ok {
-			i.updateUser(u, func(u *serviceUser) { delete(u.roles, req.ProjectID) })
+		if _, ok := u.roles[id]; ok {
+			i.updateUser(u, func(u *serviceUser) { delete(u.roles, id) })
 		}
 	}
-	return map[string]string{"deletionDate": now()}, nil
+	return true
 }
 
 // --- zitadel.application.v2.ApplicationService ------------------------------
@@ -558,29 +608,39 @@ func (i *Instance) createApplication(req *createApplicationRequest) (any, error)
 	if method != "" && method != apiAuthBasic && method != apiAuthPrivateKeyJWT {
 		return nil, errf("invalid_argument", "invalid CreateAPIApplicationRequest.AuthMethodType: value must be one of the defined enum values")
 	}
+	a, err := i.newAPIApp(req.ProjectID, req.Name, method == apiAuthPrivateKeyJWT)
+	if err != nil {
+		return nil, err
+	}
+	conf := map[string]string{"clientId": a.clientID}
+	if a.secret != "" {
+		conf["clientSecret"] = a.secret
+	}
+	return map[string]any{"applicationId": a.appID, "creationDate": now(), "apiConfiguration": conf}, nil
+}
+
+// newAPIApp adds an API application to a project: a JWT one without key
+// yet, or a Basic one with a new secret (v2 CreateApplication, v1 AddAPIApp).
+func (i *Instance) newAPIApp(projectID, name string, jwt bool) (*apiApp, error) {
 	i.dir.Lock()
 	defer i.dir.Unlock()
-	p := i.projects[req.ProjectID]
+	p := i.projects[projectID]
 	if p == nil {
 		return nil, errf("not_found", "Errors.Project.NotFound (COMMAND-3m9s2)")
 	}
 	for _, a := range i.apps {
-		if a.projectID == p.id && i.mgmt.appName(a.clientID) == req.Name {
+		if a.projectID == p.id && i.mgmt.appName(a.clientID) == name {
 			return nil, errf("already_exists", "Errors.Project.App.AlreadyExists (COMMAND-2nd8s)")
 		}
 	}
 	a := &apiApp{appID: i.mgmt.nextID(), projectID: p.id}
 	a.clientID = a.appID + "@" + p.name
-	resp := map[string]any{"applicationId": a.appID, "creationDate": now()}
-	conf := map[string]string{"clientId": a.clientID}
-	if method != apiAuthPrivateKeyJWT {
+	if !jwt {
 		a.secret = randomString(64)
-		conf["clientSecret"] = a.secret
 	}
 	i.apps[a.clientID] = a
-	i.mgmt.setAppName(a.clientID, req.Name)
-	resp["apiConfiguration"] = conf
-	return resp, nil
+	i.mgmt.setAppName(a.clientID, name)
+	return a, nil
 }
 
 type applicationRequest struct {
@@ -599,58 +659,127 @@ func (i *Instance) appByID(req *applicationRequest) (*apiApp, error) {
 }
 
 func (i *Instance) createApplicationKey(req *applicationRequest) (any, error) {
-	key, err := newUserKey()
-	if err != nil {
-		return nil, err
-	}
-	i.dir.Lock()
-	defer i.dir.Unlock()
-	a, err := i.appByID(req)
-	if err != nil {
-		return nil, err
-	}
-	if a.secret != "" {
-		return nil, errf("failed_precondition", "Errors.Project.App.AuthMethodNoPrivateKeyJWT (COMMAND-Dff54)")
-	}
-	keyID := i.mgmt.nextID()
-	i.updateApp(a, func(a *apiApp) {
-		a.olderKeys = keepOlder(a.olderKeys, a.keyID, a.publicKey)
-		a.keyID, a.publicKey = keyID, &key.PublicKey
-	})
-	// key_details: the key file the console downloads, as bytes (base64 in JSON).
-	details, err := json.Marshal(map[string]string{
-		"type": "application", "keyId": keyID, "key": pkcs1PEM(key), "appId": a.appID, "clientId": a.clientID,
-	})
+	keyID, details, err := i.newAppKey(req)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{"keyId": keyID, "creationDate": now(), "keyDetails": details}, nil
 }
 
-func (i *Instance) generateClientSecret(req *applicationRequest) (any, error) {
+// newAppKey gives a JWT application a new key and returns its key file
+// (v2 CreateApplicationKey, v1 AddAppKey). Earlier keys stay valid.
+func (i *Instance) newAppKey(req *applicationRequest) (keyID string, details []byte, err error) {
+	key, err := newUserKey()
+	if err != nil {
+		return "", nil, err
+	}
 	i.dir.Lock()
 	defer i.dir.Unlock()
 	a, err := i.appByID(req)
+	if err != nil {
+		return "", nil, err
+	}
+	if a.secret != "" {
+		return "", nil, errf("failed_precondition", "Errors.Project.App.AuthMethodNoPrivateKeyJWT (COMMAND-Dff54)")
+	}
+	keyID = i.mgmt.nextID()
+	i.updateApp(a, func(a *apiApp) {
+		a.olderKeys = keepOlder(a.olderKeys, a.keyID, a.publicKey)
+		a.keyID, a.publicKey = keyID, &key.PublicKey
+	})
+	// key_details: the key file the console downloads, as bytes (base64 in JSON).
+	details, err = json.Marshal(map[string]string{
+		"type": "application", "keyId": keyID, "key": pkcs1PEM(key), "appId": a.appID, "clientId": a.clientID,
+	})
+	return keyID, details, err
+}
+
+func (i *Instance) generateClientSecret(req *applicationRequest) (any, error) {
+	secret, err := i.newAppSecret(req)
 	if err != nil {
 		return nil, err
 	}
-	if a.secret == "" {
-		return nil, errf("failed_precondition", "Errors.Project.App.AuthMethodNoSecret (COMMAND-Ghrh3)")
-	}
-	secret := randomString(64)
-	i.updateApp(a, func(a *apiApp) { a.secret = secret })
 	return map[string]string{"clientSecret": secret, "creationDate": now()}, nil
 }
 
-func (i *Instance) deleteApplication(req *applicationRequest) (any, error) {
+// newAppSecret replaces a Basic application's secret: the old one stops
+// working (v2 GenerateClientSecret, v1 RegenerateAPIClientSecret).
+func (i *Instance) newAppSecret(req *applicationRequest) (string, error) {
 	i.dir.Lock()
 	defer i.dir.Unlock()
 	a, err := i.appByID(req)
 	if err != nil {
+		return "", err
+	}
+	if a.secret == "" {
+		return "", errf("failed_precondition", "Errors.Project.App.AuthMethodNoSecret (COMMAND-Ghrh3)")
+	}
+	secret := randomString(64)
+	i.updateApp(a, func(a *apiApp) { a.secret = secret })
+	return secret, nil
+}
+
+func (i *Instance) deleteApplication(req *applicationRequest) (any, error) {
+	if !i.removeApp(req) {
 		return map[string]string{}, nil // already achieved
 	}
-	delete(i.apps, a.clientID)
 	return map[string]string{"deletionDate": now()}, nil
+}
+
+// removeApp removes an application; false if there is no such one.
+func (i *Instance) removeApp(req *applicationRequest) bool {
+	i.dir.Lock()
+	defer i.dir.Unlock()
+	a, err := i.appByID(req)
+	if err != nil {
+		return false
+	}
+	delete(i.apps, a.clientID)
+	return true
+}
+
+type applicationKeyRequest struct {
+	KeyID         string `json:"keyId"`
+	ApplicationID string `json:"applicationId"`
+	ProjectID     string `json:"projectId"`
+}
+
+func (i *Instance) deleteApplicationKey(req *applicationKeyRequest) (any, error) {
+	err := i.removeAppKey(&applicationRequest{ApplicationID: req.ApplicationID, ProjectID: req.ProjectID}, req.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"deletionDate": now()}, nil
+}
+
+// removeAppKey ends one key of an application (v2 DeleteApplicationKey,
+// v1 RemoveAppKey); its assertions are refused from then on.
+func (i *Instance) removeAppKey(req *applicationRequest, keyID string) error {
+	i.dir.Lock()
+	defer i.dir.Unlock()
+	a, err := i.appByID(req)
+	if err != nil {
+		return err
+	}
+	if a.keyByID(keyID) == nil {
+		return errf("not_found", "Errors.Project.App.Key.NotFound (COMMAND-4m77G)")
+	}
+	i.updateApp(a, func(a *apiApp) { a.publicKey, a.olderKeys = dropKey(keyID, a.keyID, a.publicKey, a.olderKeys) })
+	return nil
+}
+
+// dropKey removes keyID from a key owner's current and earlier keys. The
+// current key's id stays, without a key: a JWT application keeps its
+// authentication method.
+func dropKey(keyID, current string, key *rsa.PublicKey, older map[string]*rsa.PublicKey) (*rsa.PublicKey, map[string]*rsa.PublicKey) {
+	if keyID == current {
+		key = nil
+	}
+	if _, ok := older[keyID]; ok {
+		older = maps.Clone(older)
+		delete(older, keyID)
+	}
+	return key, older
 }
 
 // --- zitadel.user.v2.UserService ---------------------------------------------
@@ -843,20 +972,115 @@ func (i *Instance) addUserKey(userID string) ([]byte, error) {
 }
 
 func (i *Instance) addSecret(req *userIDRequest) (any, error) {
-	secret := randomString(64)
-	if err := i.withUser(req.UserID, func(u *serviceUser) { u.secret = secret }); err != nil {
+	secret, err := i.newUserSecret(req.UserID)
+	if err != nil {
 		return nil, err
 	}
 	return map[string]string{"clientSecret": secret, "creationDate": now()}, nil
 }
 
+// newUserSecret gives a service user a new client secret, which replaces
+// the one it had (v2 AddSecret, v1 GenerateMachineSecret).
+func (i *Instance) newUserSecret(userID string) (string, error) {
+	secret := randomString(64)
+	if err := i.withUser(userID, func(u *serviceUser) { u.secret = secret }); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
 func (i *Instance) addPersonalAccessToken(req *userIDRequest) (any, error) {
-	u := i.userByID(req.UserID)
+	t, err := i.newPAT(req.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"tokenId": t.id, "token": t.opaque, "creationDate": now()}, nil
+}
+
+func (i *Instance) newPAT(userID string) (*token, error) {
+	u := i.userByID(userID)
 	if u == nil {
 		return nil, errf("not_found", "Errors.User.NotFound (COMMAND-4M0fs)")
 	}
 	t := i.tokens.addPAT(i.mgmt.nextID(), u.id)
-	return map[string]string{"tokenId": t.id, "token": t.opaque, "creationDate": now()}, nil
+	i.changed()
+	return t, nil
+}
+
+type userKeyRequest struct {
+	UserID string `json:"userId"`
+	KeyID  string `json:"keyId"`
+}
+
+func (i *Instance) removeKeyCall(req *userKeyRequest) (any, error) {
+	if err := i.removeUserKey(req.UserID, req.KeyID); err != nil {
+		return nil, err
+	}
+	return map[string]string{"deletionDate": now()}, nil
+}
+
+// removeUserKey ends one key of a service user (v2 RemoveKey, v1
+// RemoveMachineKey): grants signed with it are refused from then on.
+func (i *Instance) removeUserKey(userID, keyID string) error {
+	i.dir.Lock()
+	defer i.dir.Unlock()
+	u := i.users[userID]
+	if u == nil {
+		return errf("not_found", "Errors.User.NotFound (COMMAND-4M0fs)")
+	}
+	if u.keyByID(keyID) == nil {
+		return errf("not_found", "Errors.User.Machine.Key.NotFound (COMMAND-5Gc4s)")
+	}
+	i.updateUser(u, func(u *serviceUser) { u.publicKey, u.olderKeys = dropKey(keyID, u.keyID, u.publicKey, u.olderKeys) })
+	return nil
+}
+
+func (i *Instance) removeSecretCall(req *userIDRequest) (any, error) {
+	if err := i.removeUserSecret(req.UserID); err != nil {
+		return nil, err
+	}
+	return map[string]string{"deletionDate": now()}, nil
+}
+
+// removeUserSecret ends a service user's client secret (v2 RemoveSecret,
+// v1 RemoveMachineSecret).
+func (i *Instance) removeUserSecret(userID string) error {
+	i.dir.Lock()
+	defer i.dir.Unlock()
+	u := i.users[userID]
+	if u == nil {
+		return errf("not_found", "Errors.User.NotFound (COMMAND-4M0fs)")
+	}
+	if u.secret == "" {
+		return errf("failed_precondition", "Errors.User.Machine.Secret.NotExisting (COMMAND-1Ggsz)")
+	}
+	i.updateUser(u, func(u *serviceUser) { u.secret = "" })
+	return nil
+}
+
+type userTokenRequest struct {
+	UserID  string `json:"userId"`
+	TokenID string `json:"tokenId"`
+}
+
+func (i *Instance) removePATCall(req *userTokenRequest) (any, error) {
+	if err := i.removePAT(req.UserID, req.TokenID); err != nil {
+		return nil, err
+	}
+	return map[string]string{"deletionDate": now()}, nil
+}
+
+// removePAT deletes a personal access token of the user (v2
+// RemovePersonalAccessToken, v1 RemovePersonalAccessToken): it introspects
+// inactive from then on.
+func (i *Instance) removePAT(userID, tokenID string) error {
+	t, ok := i.tokens.get(tokenID, "")
+	if !ok || !t.pat || t.userID != userID || t.revoked {
+		return errf("not_found", "Errors.User.PAT.NotFound (COMMAND-4m77G)")
+	}
+	i.tokens.update(tokenID, "", func(t *token) { t.revoked = true })
+	i.changed()
+	return nil
 }
 
 func (i *Instance) deleteUser(req *userIDRequest) (any, error) {
@@ -907,54 +1131,16 @@ func (i *Instance) createAuthorization(req *createAuthorizationRequest) (any, er
 	return map[string]string{"id": i.mgmt.nextID(), "creationDate": now()}, nil
 }
 
-// --- zitadel.management.v1.ManagementService/UpdateMachine, REST gateway ----
+// grant is v1 AddUserGrant: CreateAuthorization in the caller's organisation.
+func (i *Instance) grant(userID, projectID string, roles []string) (string, error) {
+	resp, err := i.createAuthorization(&createAuthorizationRequest{UserID: userID, ProjectID: projectID, RoleKeys: roles})
+	if err != nil {
+		return "", err
+	}
+	return resp.(map[string]string)["id"], nil
+}
 
 const accessTokenTypeJWT = "ACCESS_TOKEN_TYPE_JWT"
-
-// serveUpdateMachine answers PUT /management/v1/users/{userId}/machine: a
-// machine user's access token type, for releases whose v2 API lacks it.
-// v1 has no Connect handler in ZITADEL; its REST gateway answers errors as
-// {"code":<gRPC code>,"message":…,"details":[…]}.
-func (i *Instance) serveUpdateMachine(w http.ResponseWriter, r *http.Request) {
-	userID, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, pathGatewayPrefix), "/machine")
-	if !ok || userID == "" || strings.Contains(userID, "/") {
-		http.NotFound(w, r)
-		return
-	}
-	if r.Method != http.MethodPut {
-		w.Header().Set("Allow", http.MethodPut)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	err := i.authorizeManagement(r)
-	var req struct {
-		Name            string `json:"name"`
-		AccessTokenType string `json:"accessTokenType"`
-	}
-	if err == nil && json.NewDecoder(r.Body).Decode(&req) != nil {
-		err = errf("invalid_argument", "invalid request body")
-	}
-	if err == nil && req.Name == "" {
-		err = errf("invalid_argument", "invalid UpdateMachineRequest.Name: value length must be between 1 and 200 runes, inclusive")
-	}
-	if err == nil {
-		err = i.withUser(userID, func(u *serviceUser) {
-			u.displayName = req.Name
-			u.jwtAccessTokens = req.AccessTokenType == accessTokenTypeJWT
-		})
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if err != nil {
-		var e *rpcError
-		if !errors.As(err, &e) {
-			e = &rpcError{code: "internal", message: "Errors.Internal"}
-		}
-		w.WriteHeader(rpcCodes[e.code].status)
-		json.NewEncoder(w).Encode(map[string]any{"code": rpcCodes[e.code].grpc, "message": e.message, "details": []any{}})
-		return
-	}
-	json.NewEncoder(w).Encode(map[string]any{"details": map[string]string{"changeDate": now(), "resourceOwner": i.OrgID}})
-}
 
 // keepOlder returns a copy of older with the current key added: objects
 // are replaced, not changed, so the map of the replaced one stays as it was.
