@@ -24,10 +24,13 @@ const (
 	setupJWTApp   = "api-jwt"                  // private_key_jwt: a key, no secret
 	setupBasicApp = "api-basic-authentication" // client_secret_basic: a secret, no key
 	stateFile     = "setup.json"
-	// keyExpiration is the date ZITADEL gives a key created without one
-	// (the console's "no expiration").
-	keyExpiration = "9999-01-01T00:00:00Z"
 )
+
+// setupApps are the two API applications, one per authentication method.
+var setupApps = []struct {
+	name string
+	jwt  bool
+}{{setupJWTApp, true}, {setupBasicApp, false}}
 
 // setupUsers are the service users of the combinations, as `combos serve`
 // has them: each with a key, a secret and a PAT, and its own env file.
@@ -51,6 +54,8 @@ type setupState struct {
 	Users          map[string]*setupObject `json:"users"`
 }
 
+// setupObject is a project, app or user, and the credentials setup added
+// to it: on an object it found, -delete removes those and keeps the object.
 type setupObject struct {
 	ID       string `json:"id"`
 	ClientID string `json:"clientId,omitempty"`
@@ -58,23 +63,32 @@ type setupObject struct {
 	KeyFile  string `json:"keyFile,omitempty"` // in OUT
 	Secret   string `json:"secret,omitempty"`
 	PAT      string `json:"pat,omitempty"`
+	PATID    string `json:"patId,omitempty"`
 }
 
 // setupRun is one run of setup against one instance.
 type setupRun struct {
-	z     *zitadelAPI
-	dir   string
-	state *setupState
-	out   io.Writer
+	z      *zitadelAPI
+	api    managementAPI
+	dir    string
+	state  *setupState
+	out    io.Writer
+	rotate bool
+	// dirty: the state holds something ZITADEL will not show again and
+	// setup.json does not have yet.
+	dirty bool
 }
 
 func (s *setupRun) line(what, status string, detail ...any) {
-	d := ""
-	if len(detail) > 0 {
-		d = "  " + fmt.Sprint(detail...)
+	d := fmt.Sprint(detail...)
+	if strings.TrimSpace(d) != "" {
+		d = "  " + d
 	}
 	fmt.Fprintf(s.out, "%-52s %s%s\n", what, status, d)
 }
+
+// statePath is OUT/setup.json as messages name it.
+func (s *setupRun) statePath() string { return filepath.Join(s.dir, stateFile) }
 
 // setup provisions a ZITADEL for the samples; see usage.
 func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -82,7 +96,8 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	envFile := fs.String("env", "", "`FILE` with ZITADEL_DOMAIN and ADMIN_KEY_FILE (an Org Owner service user's key)")
 	dir := fs.String("dir", "zitadel-setup", "`directory` for the .env and key files, created 0700")
-	del := fs.Bool("delete", false, "remove what setup created, and its files")
+	del := fs.Bool("delete", false, "remove what setup created, the keys, secrets and PATs it added, and its files")
+	rotate := fs.Bool("rotate", false, "make new client secrets for the apps and users setup finds; the old secrets stop working")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
@@ -111,6 +126,10 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	api, projectID, err := chooseAPI(ctx, z, setupProject)
+	if err != nil {
+		return err
+	}
 	if state == nil {
 		state = &setupState{Domain: domain, OrganizationID: z.org}
 	}
@@ -120,22 +139,20 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if state.Users == nil {
 		state.Users = map[string]*setupObject{}
 	}
-	s := &setupRun{z: z, dir: *dir, state: state, out: stdout}
+	s := &setupRun{z: z, api: api, dir: *dir, state: state, out: stdout, rotate: *rotate}
 	if *del {
+		fmt.Fprintf(stdout, "Removing what setup made in %s, organisation %s, with %s:\n", domain, z.org, api.describe())
 		return s.delete(ctx)
 	}
-	if err := os.MkdirAll(*dir, 0o700); err != nil {
-		return err
-	}
-	if err := os.Chmod(*dir, 0o700); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Setting up %s, organisation %s, as service user %s:\n", domain, z.org, z.admin)
-	err = s.provision(ctx)
-	// Saved even after an error: keys and secrets made so far are shown
-	// only once, and -delete needs the ids.
-	if serr := s.save(); err == nil {
-		err = serr
+	fmt.Fprintf(stdout, "Setting up %s, organisation %s, as service user %s, with %s:\n", domain, z.org, z.admin, api.describe())
+	err = s.provision(ctx, projectID)
+	// Saved even after an error when something was made: keys and secrets
+	// are shown only once, and -delete needs the ids. Nothing made (a
+	// refusal, a missing permission): no setup.json.
+	if err == nil || s.dirty {
+		if serr := s.save(); err == nil {
+			err = serr
+		}
 	}
 	if err != nil {
 		return err
@@ -150,103 +167,180 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func (s *setupRun) provision(ctx context.Context) error {
-	if err := s.ensureProject(ctx); err != nil {
+// ensureDir creates OUT (0700) before its first file.
+func (s *setupRun) ensureDir() error {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return err
 	}
-	if err := s.ensureApp(ctx, setupJWTApp, "API_AUTH_METHOD_TYPE_PRIVATE_KEY_JWT"); err != nil {
+	return os.Chmod(s.dir, 0o700)
+}
+
+// provision finds everything first and decides about every client secret,
+// so that a refusal changes nothing; then it makes what is missing.
+func (s *setupRun) provision(ctx context.Context, projectID string) error {
+	apps := map[string]*foundApp{}
+	if projectID != "" {
+		for _, a := range setupApps {
+			found, err := s.api.findApp(ctx, projectID, a.name)
+			if err != nil {
+				return err
+			}
+			if found != nil && found.jwt != a.jwt {
+				return fmt.Errorf("application %s in project %s exists with another authentication method: delete it or rename it, then run setup again", a.name, setupProject)
+			}
+			apps[a.name] = found
+		}
+	}
+	users := map[string]*foundUser{}
+	for _, u := range setupUsers {
+		found, err := s.api.findUser(ctx, u.name)
+		if err != nil {
+			return err
+		}
+		users[u.name] = found
+	}
+	plan, err := s.planSecrets(ctx, apps, users)
+	if err != nil {
 		return err
 	}
-	if err := s.ensureApp(ctx, setupBasicApp, "API_AUTH_METHOD_TYPE_BASIC"); err != nil {
+
+	if err := s.ensureProject(ctx, projectID); err != nil {
 		return err
+	}
+	for _, a := range setupApps {
+		if err := s.ensureApp(ctx, a.name, a.jwt, apps[a.name], plan["app "+a.name]); err != nil {
+			return err
+		}
 	}
 	for _, u := range setupUsers {
-		if err := s.ensureUser(ctx, u.name, u.display, u.role, u.jwtTokens); err != nil {
+		if err := s.ensureUser(ctx, u.name, u.display, u.role, u.jwtTokens, users[u.name], plan["service user "+u.name]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// ensureProject finds or creates the project, and its role.
-func (s *setupRun) ensureProject(ctx context.Context) error {
-	var list struct {
-		Projects []struct {
-			ProjectID string `json:"projectId"`
-		} `json:"projects"`
+// secretStep is what setup does with the client secret of an object it found.
+type secretStep struct {
+	action string // reuse, create (the object has none), replace (-rotate)
+	why    string // for the output line
+}
+
+// planSecrets decides, for every API application and service user that
+// exists, whether setup reuses the secret OUT holds or makes one. A user or
+// application has one client secret, and a new one stops the old one: so
+// without -rotate, setup refuses to replace a secret it does not hold (or
+// that no longer works, which means another setup replaced it), and says so
+// before it changes anything.
+func (s *setupRun) planSecrets(ctx context.Context, apps map[string]*foundApp, users map[string]*foundUser) (map[string]secretStep, error) {
+	plan := map[string]secretStep{}
+	var refused []string
+	decide := func(what string, held *setupObject, works func() (works, error), hasSecret bool) error {
+		ok := false
+		if held != nil && held.Secret != "" {
+			w, err := works()
+			if err != nil {
+				return err
+			}
+			ok = bool(w)
+		}
+		switch {
+		case s.rotate && hasSecret:
+			plan[what] = secretStep{"replace", "(-rotate: the previous secret no longer works)"}
+		case ok:
+			plan[what] = secretStep{action: "reuse"}
+		case !hasSecret && held != nil && held.Secret != "":
+			plan[what] = secretStep{"create", "(the one in " + s.statePath() + " no longer works)"}
+		case !hasSecret:
+			plan[what] = secretStep{action: "create"}
+		case held != nil && held.Secret != "":
+			refused = append(refused, fmt.Sprintf("  %s: the secret in %s no longer works: another setup made a new one", what, s.statePath()))
+		default:
+			refused = append(refused, fmt.Sprintf("  %s: has a client secret that %s does not hold", what, s.statePath()))
+		}
+		return nil
 	}
-	err := s.z.call(ctx, "zitadel.project.v2.ProjectService/ListProjects", map[string]any{
-		"filters": []any{
-			map[string]any{"projectNameFilter": map[string]any{"projectName": setupProject, "method": "TEXT_FILTER_METHOD_EQUALS"}},
-			map[string]any{"organizationIdFilter": map[string]any{"organizationId": s.z.org, "type": "OWNED"}},
-		},
-	}, &list)
-	if err != nil {
-		return err
+	for _, a := range setupApps {
+		found := apps[a.name]
+		if found == nil || a.jwt {
+			continue // a new app comes with its secret; a JWT app has none
+		}
+		held := s.heldFor(s.state.Apps, a.name, found.id)
+		err := decide("app "+a.name, held, func() (works, error) {
+			return s.z.appSecretWorks(ctx, found.clientID, held.Secret)
+		}, true) // a Basic application always has a secret
+		if err != nil {
+			return nil, err
+		}
 	}
+	for _, u := range setupUsers {
+		found := users[u.name]
+		if found == nil {
+			continue
+		}
+		held := s.heldFor(s.state.Users, u.name, found.id)
+		err := decide("service user "+u.name, held, func() (works, error) {
+			return s.z.userSecretWorks(ctx, u.name, held.Secret)
+		}, found.hasSecret)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(refused) > 0 {
+		return nil, fmt.Errorf("setup changed nothing: it would replace client secrets that %s does not hold.\n%s\n"+
+			"A service user or API application has one client secret; a new one stops the old one, and what uses it (the .env of another setup directory?) stops working.\n"+
+			"Run setup with the -dir of the setup that holds them, or add -rotate to make new secrets and stop the old ones.",
+			s.dir, strings.Join(refused, "\n"))
+	}
+	return plan, nil
+}
+
+// heldFor returns OUT's record of the object if it is the one found.
+func (s *setupRun) heldFor(objects map[string]*setupObject, name, id string) *setupObject {
+	if o := objects[name]; o != nil && o.ID == id {
+		return o
+	}
+	return nil
+}
+
+// ensureProject uses the project found, or creates it, and its role.
+func (s *setupRun) ensureProject(ctx context.Context, projectID string) error {
 	what := "project " + setupProject
 	p := &s.state.Project
-	switch {
-	case len(list.Projects) > 0:
-		if p.ID != list.Projects[0].ProjectID {
-			*p = setupObject{ID: list.Projects[0].ProjectID}
+	if projectID != "" {
+		if p.ID != projectID {
+			*p = setupObject{ID: projectID}
+			s.state.RoleCreated = false
 		}
 		s.line(what, "found", "id ", p.ID)
-	default:
-		var created struct {
-			ProjectID string `json:"projectId"`
-		}
-		err := s.z.call(ctx, "zitadel.project.v2.ProjectService/CreateProject", map[string]any{
-			"organizationId": s.z.org,
-			"name":           setupProject,
-		}, &created)
+	} else {
+		id, err := s.api.createProject(ctx, setupProject)
 		if err != nil {
 			return err
 		}
-		*p = setupObject{ID: created.ProjectID, Created: true}
+		*p = setupObject{ID: id, Created: true}
 		s.state.RoleCreated = false
+		s.dirty = true
 		s.line(what, "created", "id ", p.ID)
 	}
-
-	err = s.z.call(ctx, "zitadel.project.v2.ProjectService/AddProjectRole", map[string]any{
-		"projectId":   p.ID,
-		"roleKey":     setupRole,
-		"displayName": "Read messages",
-	}, &struct{}{})
+	existed, err := s.api.addRole(ctx, p.ID, setupRole, "Read messages")
 	switch {
-	case isCode(err, "already_exists"):
-		s.line("  role "+setupRole, "found")
 	case err != nil:
 		return err
+	case existed:
+		s.line("  role "+setupRole, "found")
 	default:
 		s.state.RoleCreated = true
+		s.dirty = true
 		s.line("  role "+setupRole, "created")
 	}
 	return nil
 }
 
-// ensureApp finds or creates an API application with one authentication
-// method, and holds its key (private_key_jwt) or its secret (Basic).
-func (s *setupRun) ensureApp(ctx context.Context, name, authMethod string) error {
-	var list struct {
-		Applications []struct {
-			ApplicationID    string `json:"applicationId"`
-			APIConfiguration *struct {
-				ClientID       string `json:"clientId"`
-				AuthMethodType string `json:"authMethodType"`
-			} `json:"apiConfiguration"`
-		} `json:"applications"`
-	}
-	err := s.z.call(ctx, "zitadel.application.v2.ApplicationService/ListApplications", map[string]any{
-		"filters": []any{
-			map[string]any{"projectIdFilter": map[string]any{"projectId": s.state.Project.ID}},
-			map[string]any{"nameFilter": map[string]any{"name": name, "method": "TEXT_FILTER_METHOD_EQUALS"}},
-		},
-	}, &list)
-	if err != nil {
-		return err
-	}
-	jwt := authMethod == "API_AUTH_METHOD_TYPE_PRIVATE_KEY_JWT"
+// ensureApp uses the API application found, or creates it with one
+// authentication method, and holds its key (private_key_jwt) or its
+// secret (Basic).
+func (s *setupRun) ensureApp(ctx context.Context, name string, jwt bool, found *foundApp, step secretStep) error {
 	label := "app " + name + " (client_secret_basic)"
 	if jwt {
 		label = "app " + name + " (private_key_jwt)"
@@ -256,96 +350,89 @@ func (s *setupRun) ensureApp(ctx context.Context, name, authMethod string) error
 		a = &setupObject{}
 		s.state.Apps[name] = a
 	}
-	secretFromCreate := ""
-	if len(list.Applications) > 0 && list.Applications[0].APIConfiguration != nil {
-		found := list.Applications[0]
-		// BASIC is the enum's zero value: protobuf JSON leaves it out.
-		if (found.APIConfiguration.AuthMethodType == "API_AUTH_METHOD_TYPE_PRIVATE_KEY_JWT") != jwt {
-			return fmt.Errorf("application %s in project %s exists with another authentication method: delete it or rename it, then run setup again", name, setupProject)
+	projectID := s.state.Project.ID
+	if found != nil {
+		if a.ID != found.id {
+			*a = setupObject{ID: found.id}
 		}
-		if a.ID != found.ApplicationID {
-			*a = setupObject{ID: found.ApplicationID}
-		}
-		a.ClientID = found.APIConfiguration.ClientID
+		a.ClientID = found.clientID
 		s.line(label, "found", "client id ", a.ClientID)
 	} else {
-		var created struct {
-			ApplicationID    string `json:"applicationId"`
-			APIConfiguration struct {
-				ClientID     string `json:"clientId"`
-				ClientSecret string `json:"clientSecret"`
-			} `json:"apiConfiguration"`
-		}
-		err := s.z.call(ctx, "zitadel.application.v2.ApplicationService/CreateApplication", map[string]any{
-			"projectId":        s.state.Project.ID,
-			"name":             name,
-			"apiConfiguration": map[string]any{"authMethodType": authMethod},
-		}, &created)
+		app, secret, err := s.api.createApp(ctx, projectID, name, jwt)
 		if err != nil {
 			return err
 		}
-		*a = setupObject{ID: created.ApplicationID, ClientID: created.APIConfiguration.ClientID, Created: true}
-		secretFromCreate = created.APIConfiguration.ClientSecret
+		*a = setupObject{ID: app.id, ClientID: app.clientID, Created: true, Secret: secret}
+		s.dirty = true
 		s.line(label, "created", "client id ", a.ClientID)
+		if !jwt {
+			s.line("  secret", "created")
+		}
 	}
 
 	if jwt {
 		return s.ensureKey(ctx, a, name+"-key.json", keyfile.TypeApplication,
-			"zitadel.application.v2.ApplicationService/CreateApplicationKey", map[string]any{
-				"applicationId":  a.ID,
-				"projectId":      s.state.Project.ID,
-				"expirationDate": keyExpiration,
-			})
+			func(path string) (works, error) { return s.z.appKeyWorks(ctx, path) },
+			func() ([]byte, error) { return s.api.addAppKey(ctx, projectID, a.ID) })
 	}
-	switch {
-	case secretFromCreate != "":
-		a.Secret = secretFromCreate
-		s.line("  secret", "created")
-	case a.Secret != "":
-		s.line("  secret", "reused", "from ", filepath.Join(s.dir, stateFile))
-	default:
-		var secret struct {
-			ClientSecret string `json:"clientSecret"`
-		}
-		err := s.z.call(ctx, "zitadel.application.v2.ApplicationService/GenerateClientSecret", map[string]any{
-			"applicationId": a.ID,
-			"projectId":     s.state.Project.ID,
-		}, &secret)
-		if err != nil {
-			return err
-		}
-		a.Secret = secret.ClientSecret
-		s.line("  secret", "created", "(none in ", s.dir, "; the previous secret no longer works)")
+	if found == nil {
+		return nil
 	}
+	if step.action == "reuse" {
+		s.line("  secret", "reused", "from ", s.statePath())
+		return nil
+	}
+	secret, err := s.api.newAppSecret(ctx, projectID, a.ID)
+	if err != nil {
+		return err
+	}
+	a.Secret = secret
+	s.dirty = true
+	s.line("  secret", statusOfStep(step), step.why)
 	return nil
 }
 
-// ensureKey reuses the key file in OUT when it is the object's, or asks
-// ZITADEL for a new key and writes its key file.
-func (s *setupRun) ensureKey(ctx context.Context, o *setupObject, file, keyType, procedure string, req map[string]any) error {
+func statusOfStep(step secretStep) string {
+	if step.action == "replace" {
+		return "replaced"
+	}
+	return "created"
+}
+
+// ensureKey reuses the key file in OUT when it is the object's and still
+// works, or asks ZITADEL for a new key (keys add up: a new one harms no
+// one) and writes its key file.
+func (s *setupRun) ensureKey(ctx context.Context, o *setupObject, file, keyType string,
+	check func(path string) (works, error), add func() ([]byte, error)) error {
 	path := filepath.Join(s.dir, file)
+	status, why := "created", ""
 	if o.KeyFile == file && keyBelongsTo(path, keyType, o.ID) {
-		s.line("  key", "reused", path)
-		return nil
+		ok, err := check(path)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.line("  key", "reused", path)
+			return nil
+		}
+		status, why = "remade", " (the key in OUT no longer works)"
 	}
-	// The key file: key_details (application v2) or key_content (user v2),
-	// bytes, so base64 in protobuf JSON.
-	var created struct {
-		KeyDetails []byte `json:"keyDetails"`
-		KeyContent []byte `json:"keyContent"`
-	}
-	if err := s.z.call(ctx, procedure, req, &created); err != nil {
+	content, err := add()
+	if err != nil {
 		return err
 	}
-	content := append(created.KeyDetails, created.KeyContent...)
 	if _, err := keyfile.Parse(content, keyType); err != nil {
-		return fmt.Errorf("%s: the key ZITADEL returned: %w", procedure, err)
+		return fmt.Errorf("the key ZITADEL returned: %w", err)
+	}
+	if err := s.ensureDir(); err != nil {
+		return err
 	}
 	if err := writePrivateFile(path, content); err != nil {
 		return err
 	}
 	o.KeyFile = file
-	s.line("  key", "created", path)
+	s.dirty = true
+	s.line("  key", status, path, why)
 	return nil
 }
 
@@ -360,13 +447,26 @@ func keyBelongsTo(path, keyType, id string) bool {
 	return err == nil && k.UserID == id
 }
 
-// ensureUser finds or creates a service user with a key, a secret, a PAT,
-// its access token type and, if role, the role on the project.
-func (s *setupRun) ensureUser(ctx context.Context, name, display string, role, jwtTokens bool) error {
-	found, err := s.findUser(ctx, name)
-	if err != nil {
-		return err
+// keyIDOf returns the key id of OUT's key file of the object, or "".
+func (s *setupRun) keyIDOf(o *setupObject, keyType string) string {
+	if o.KeyFile == "" || !keyBelongsTo(filepath.Join(s.dir, o.KeyFile), keyType, o.ID) {
+		return ""
 	}
+	k, err := keyfile.Parse(mustRead(filepath.Join(s.dir, o.KeyFile)), keyType)
+	if err != nil {
+		return ""
+	}
+	return k.KeyID
+}
+
+func mustRead(path string) []byte {
+	raw, _ := os.ReadFile(path)
+	return raw
+}
+
+// ensureUser uses the service user found, or creates it, with a key, a
+// secret, a PAT, its access token type and, if role, the role.
+func (s *setupRun) ensureUser(ctx context.Context, name, display string, role, jwtTokens bool, found *foundUser, step secretStep) error {
 	u := s.state.Users[name]
 	if u == nil {
 		u = &setupObject{}
@@ -378,23 +478,12 @@ func (s *setupRun) ensureUser(ctx context.Context, name, display string, role, j
 		}
 		s.line("service user "+name, "found", "id ", u.ID)
 	} else {
-		// BEARER (opaque) is the enum's zero value and the default.
-		machine := map[string]any{"name": display, "description": "made by go run ./combos setup"}
-		if jwtTokens {
-			machine["accessTokenType"] = accessTokenJWT
-		}
-		var created struct {
-			ID string `json:"id"`
-		}
-		err := s.z.call(ctx, "zitadel.user.v2.UserService/CreateUser", map[string]any{
-			"organizationId": s.z.org,
-			"username":       name,
-			"machine":        machine,
-		}, &created)
+		id, err := s.api.createUser(ctx, name, display, jwtTokens)
 		if err != nil {
 			return err
 		}
-		*u = setupObject{ID: created.ID, Created: true}
+		*u = setupObject{ID: id, Created: true}
+		s.dirty = true
 		s.line("service user "+name, "created", "id ", u.ID)
 	}
 	if jwtTokens {
@@ -404,57 +493,34 @@ func (s *setupRun) ensureUser(ctx context.Context, name, display string, role, j
 	}
 
 	if err := s.ensureKey(ctx, u, name+".json", keyfile.TypeServiceAccount,
-		"zitadel.user.v2.UserService/AddKey", map[string]any{
-			"userId":         u.ID,
-			"expirationDate": keyExpiration,
-		}); err != nil {
+		func(path string) (works, error) { return s.z.userKeyWorks(ctx, path) },
+		func() ([]byte, error) { return s.api.addUserKey(ctx, u.ID) }); err != nil {
 		return err
 	}
 
-	if u.Secret != "" {
-		s.line("  secret", "reused", "from ", filepath.Join(s.dir, stateFile))
+	if found != nil && step.action == "reuse" {
+		s.line("  secret", "reused", "from ", s.statePath())
 	} else {
-		var secret struct {
-			ClientSecret string `json:"clientSecret"`
-		}
-		if err := s.z.call(ctx, "zitadel.user.v2.UserService/AddSecret", map[string]any{"userId": u.ID}, &secret); err != nil {
+		secret, err := s.api.newUserSecret(ctx, u.ID)
+		if err != nil {
 			return err
 		}
-		u.Secret = secret.ClientSecret
-		s.line("  secret", "created")
+		u.Secret = secret
+		s.dirty = true
+		s.line("  secret", statusOfStep(step), step.why)
 	}
 
-	if u.PAT != "" {
-		s.line("  personal access token", "reused", "from ", filepath.Join(s.dir, stateFile))
-	} else {
-		var pat struct {
-			Token string `json:"token"`
-		}
-		if err := s.z.call(ctx, "zitadel.user.v2.UserService/AddPersonalAccessToken", map[string]any{
-			"userId":         u.ID,
-			"expirationDate": "9999-12-31T23:59:59Z",
-		}, &pat); err != nil {
-			return err
-		}
-		u.PAT = pat.Token
-		s.line("  personal access token", "created")
+	if err := s.ensurePAT(ctx, u); err != nil {
+		return err
 	}
 
 	if role {
-		var created struct {
-			ID string `json:"id"`
-		}
-		err := s.z.call(ctx, "zitadel.authorization.v2.AuthorizationService/CreateAuthorization", map[string]any{
-			"userId":         u.ID,
-			"projectId":      s.state.Project.ID,
-			"organizationId": s.z.org,
-			"roleKeys":       []string{setupRole},
-		}, &created)
+		existed, err := s.api.grant(ctx, u.ID, s.state.Project.ID, setupRole)
 		switch {
-		case isCode(err, "already_exists"):
-			s.line("  authorization "+setupRole, "found")
 		case err != nil:
 			return err
+		case existed:
+			s.line("  authorization "+setupRole, "found")
 		default:
 			s.line("  authorization "+setupRole, "created")
 		}
@@ -462,70 +528,58 @@ func (s *setupRun) ensureUser(ctx context.Context, name, display string, role, j
 	return nil
 }
 
-const accessTokenJWT = "ACCESS_TOKEN_TYPE_JWT"
-
-// foundUser is a service user ListUsers found.
-type foundUser struct{ id, accessTokenType string }
-
-// findUser looks a user up by user name in the admin's organisation.
-func (s *setupRun) findUser(ctx context.Context, name string) (*foundUser, error) {
-	var list struct {
-		Result []struct {
-			UserID  string `json:"userId"`
-			Machine *struct {
-				AccessTokenType string `json:"accessTokenType"`
-			} `json:"machine"`
-		} `json:"result"`
+// ensurePAT reuses OUT's PAT if the Basic application's introspection
+// finds it active, or adds one (PATs add up: a new one harms no one).
+func (s *setupRun) ensurePAT(ctx context.Context, u *setupObject) error {
+	const what = "  personal access token"
+	status, why := "created", ""
+	if u.PAT != "" {
+		basic := s.state.Apps[setupBasicApp]
+		ok, err := s.z.patWorks(ctx, u.PAT, basic.ClientID, basic.Secret)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.line(what, "reused", "from ", s.statePath())
+			return nil
+		}
+		status, why = "remade", "(the PAT in OUT no longer works)"
 	}
-	err := s.z.call(ctx, "zitadel.user.v2.UserService/ListUsers", map[string]any{
-		"queries": []any{
-			map[string]any{"userNameQuery": map[string]any{"userName": name, "method": "TEXT_QUERY_METHOD_EQUALS"}},
-			map[string]any{"organizationIdQuery": map[string]any{"organizationId": s.z.org}},
-		},
-	}, &list)
-	if err != nil || len(list.Result) == 0 {
-		return nil, err
+	id, token, err := s.api.addPAT(ctx, u.ID)
+	if err != nil {
+		return err
 	}
-	if list.Result[0].Machine == nil {
-		return nil, fmt.Errorf("user %s exists and is not a service user: rename or delete it, then run setup again", name)
-	}
-	return &foundUser{id: list.Result[0].UserID, accessTokenType: list.Result[0].Machine.AccessTokenType}, nil
+	u.PAT, u.PATID = token, id
+	s.dirty = true
+	s.line(what, status, why)
+	return nil
 }
 
-// ensureJWTAccessTokens makes the user's access tokens JWTs. Current
-// ZITADEL sets the type with v2 CreateUser (done) or UpdateUser; earlier v4
-// releases drop that field unseen, so setup checks and then falls back to
-// management v1 UpdateMachine.
+// ensureJWTAccessTokens makes the user's access tokens JWTs. The current
+// ZITADEL sets the type with v2 CreateUser (done) or UpdateUser; earlier
+// releases drop that field unseen, so setup reads it back and then falls
+// back to management v1 UpdateMachine, which every release serves.
 func (s *setupRun) ensureJWTAccessTokens(ctx context.Context, name, display string, found *foundUser) error {
 	const what = "  access tokens JWT"
-	if found != nil && found.accessTokenType == accessTokenJWT {
+	if found != nil && found.jwtTokens {
 		s.line(what, "found")
 		return nil
 	}
 	u := s.state.Users[name]
 	if found != nil {
-		err := s.z.call(ctx, "zitadel.user.v2.UserService/UpdateUser", map[string]any{
-			"userId":  u.ID,
-			"machine": map[string]any{"accessTokenType": accessTokenJWT},
-		}, &struct{}{})
-		if err != nil {
+		if err := s.api.setJWTTokens(ctx, u.ID, display); err != nil {
 			return err
 		}
 	}
-	now, err := s.findUser(ctx, name)
+	now, err := s.api.findUser(ctx, name)
 	if err != nil {
 		return err
 	}
-	if now != nil && now.accessTokenType == accessTokenJWT {
+	if now != nil && now.jwtTokens {
 		s.line(what, "set")
 		return nil
 	}
-	err = s.z.do(ctx, "PUT", "/management/v1/users/"+u.ID+"/machine", "zitadel.management.v1.ManagementService/UpdateMachine", map[string]any{
-		"name":            display,
-		"description":     "made by go run ./combos setup",
-		"accessTokenType": accessTokenJWT,
-	}, &struct{}{})
-	if err != nil {
+	if err := (v1API{s.z}).setJWTTokens(ctx, u.ID, display); err != nil {
 		return err
 	}
 	s.line(what, "set", "(with management v1 UpdateMachine: this ZITADEL's v2 user API has no access token type)")
@@ -533,9 +587,9 @@ func (s *setupRun) ensureJWTAccessTokens(ctx context.Context, name, display stri
 }
 
 // delete removes what setup created (users, then applications, then the
-// project) and its files in OUT. What it found and did not make stays.
+// project) and its files in OUT. Of what it found, it keeps the object and
+// removes the key, secret and PAT it added.
 func (s *setupRun) delete(ctx context.Context) error {
-	fmt.Fprintf(s.out, "Removing what setup made in %s, organisation %s:\n", s.state.Domain, s.z.org)
 	names := make([]string, 0, len(s.state.Users))
 	for name := range s.state.Users {
 		names = append(names, name)
@@ -543,57 +597,53 @@ func (s *setupRun) delete(ctx context.Context) error {
 	sort.Strings(names)
 	for _, name := range names {
 		u := s.state.Users[name]
-		if !u.Created {
-			s.line("service user "+name, "kept", "(setup found it)")
+		if u.Created {
+			if err := s.api.deleteUser(ctx, u.ID); err != nil {
+				return err
+			}
+			s.line("service user "+name, "deleted")
 			continue
 		}
-		err := s.z.call(ctx, "zitadel.user.v2.UserService/DeleteUser", map[string]any{"userId": u.ID}, &struct{}{})
-		switch {
-		case isCode(err, "not_found"):
-			s.line("service user "+name, "already gone")
-		case err != nil:
+		s.line("service user "+name, "kept", "(setup found it)")
+		if err := s.removeAddedToUser(ctx, name, u); err != nil {
 			return err
-		default:
-			s.line("service user "+name, "deleted")
 		}
 	}
 	p := s.state.Project
-	for _, name := range []string{setupJWTApp, setupBasicApp} {
-		a := s.state.Apps[name]
-		if a == nil || p.Created { // the project takes its applications with it
+	for _, a := range setupApps {
+		o := s.state.Apps[a.name]
+		if o == nil || p.Created { // the project takes its applications with it
 			continue
 		}
-		if !a.Created {
-			s.line("app "+name, "kept", "(setup found it)")
+		if o.Created {
+			if err := s.api.deleteApp(ctx, p.ID, o.ID); err != nil {
+				return err
+			}
+			s.line("app "+a.name, "deleted")
 			continue
 		}
-		err := s.z.call(ctx, "zitadel.application.v2.ApplicationService/DeleteApplication", map[string]any{
-			"applicationId": a.ID,
-			"projectId":     p.ID,
-		}, &struct{}{})
-		switch {
-		case isCode(err, "not_found"):
-			s.line("app "+name, "already gone")
-		case err != nil:
-			return err
-		default:
-			s.line("app "+name, "deleted")
+		s.line("app "+a.name, "kept", "(setup found it)")
+		if a.jwt {
+			keyID := s.keyIDOf(o, keyfile.TypeApplication)
+			var err error
+			if keyID != "" {
+				err = s.api.removeAppKey(ctx, p.ID, o.ID, keyID)
+			}
+			if err := s.removed("  key", err, keyID != ""); err != nil {
+				return err
+			}
+		} else if o.Secret != "" {
+			s.line("  secret", "kept", "(an API application always has one; a new one would stop setup's and no other)")
 		}
 	}
 	switch {
 	case p.Created:
-		err := s.z.call(ctx, "zitadel.project.v2.ProjectService/DeleteProject", map[string]any{"projectId": p.ID}, &struct{}{})
-		if err != nil && !isCode(err, "not_found") {
+		if err := s.api.deleteProject(ctx, p.ID); err != nil {
 			return err
 		}
 		s.line("project "+setupProject, "deleted", "with its role, applications and authorizations")
 	case s.state.RoleCreated:
-		err := s.z.call(ctx, "zitadel.project.v2.ProjectService/RemoveProjectRole", map[string]any{
-			"projectId": p.ID,
-			"roleKey":   setupRole,
-		}, &struct{}{})
-		// Older versions answer not_found for a role that is gone already.
-		if err != nil && !isCode(err, "not_found") {
+		if err := s.api.removeRole(ctx, p.ID, setupRole); err != nil {
 			return err
 		}
 		s.line("project "+setupProject, "kept", "(setup found it); role "+setupRole+" removed")
@@ -627,6 +677,53 @@ func (s *setupRun) delete(ctx context.Context) error {
 	return nil
 }
 
+// removeAddedToUser removes the key, secret and PAT setup added to a user
+// it found. The secret only if it still works: else it is no longer
+// setup's but that of whoever replaced it.
+func (s *setupRun) removeAddedToUser(ctx context.Context, name string, u *setupObject) error {
+	keyID := s.keyIDOf(u, keyfile.TypeServiceAccount)
+	if keyID != "" {
+		if err := s.removed("  key", s.api.removeUserKey(ctx, u.ID, keyID), true); err != nil {
+			return err
+		}
+	}
+	if u.Secret != "" {
+		ok, err := s.z.userSecretWorks(ctx, name, u.Secret)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := s.removed("  secret", s.api.removeUserSecret(ctx, u.ID), true); err != nil {
+				return err
+			}
+		} else {
+			s.line("  secret", "kept", "(the one in OUT no longer works: another setup replaced it)")
+		}
+	}
+	switch {
+	case u.PATID != "":
+		return s.removed("  personal access token", s.api.removePAT(ctx, u.ID, u.PATID), true)
+	case u.PAT != "":
+		s.line("  personal access token", "kept", "(", s.statePath(), " has no id for it: delete it in the console)")
+	}
+	return nil
+}
+
+// removed prints the outcome of removing a credential setup added.
+func (s *setupRun) removed(what string, err error, known bool) error {
+	switch {
+	case !known:
+		s.line(what, "kept", "(no key file in OUT names it)")
+	case gone(err):
+		s.line(what, "already gone")
+	case err != nil:
+		return err
+	default:
+		s.line(what, "removed")
+	}
+	return nil
+}
+
 // loadState reads OUT/setup.json. It is nil when OUT has none, or one
 // of another instance (whose ids mean nothing here).
 func loadState(dir, domain string) (*setupState, error) {
@@ -650,6 +747,9 @@ func loadState(dir, domain string) (*setupState, error) {
 func (s *setupRun) save() error {
 	raw, err := json.MarshalIndent(s.state, "", "  ")
 	if err != nil {
+		return err
+	}
+	if err := s.ensureDir(); err != nil {
 		return err
 	}
 	return writePrivateFile(filepath.Join(s.dir, stateFile), append(raw, '\n'))

@@ -4,7 +4,8 @@ package main
 // admin service user, and one helper for every call. The request and
 // response shapes are written at each call site from ZITADEL's protos (see
 // docs/zitadel-on-the-wire.md, "Management calls used by combos setup");
-// none is shared with the local ZITADEL's side.
+// none is shared with the local ZITADEL's side. setup_mgmt.go holds the
+// calls of each API generation.
 
 import (
 	"bytes"
@@ -31,6 +32,8 @@ type zitadelAPI struct {
 	admin  string // the admin's user id, for messages
 	org    string // the admin's organisation, where setup works
 	http   *http.Client
+
+	tokenURL, introspectionURL string // from discovery, for setup's checks
 }
 
 // adminScope: the token must be for ZITADEL's own APIs (the ZITADEL
@@ -48,16 +51,19 @@ func signIn(ctx context.Context, domain, keyFile string) (*zitadelAPI, error) {
 	z := &zitadelAPI{domain: domain, admin: key.UserID, http: &http.Client{Timeout: 30 * time.Second}}
 
 	var discovery struct {
-		Issuer           string `json:"issuer"`
-		TokenEndpoint    string `json:"token_endpoint"`
-		UserinfoEndpoint string `json:"userinfo_endpoint"`
+		Issuer                string `json:"issuer"`
+		TokenEndpoint         string `json:"token_endpoint"`
+		UserinfoEndpoint      string `json:"userinfo_endpoint"`
+		IntrospectionEndpoint string `json:"introspection_endpoint"`
 	}
 	if err := z.getJSON(ctx, domain+"/.well-known/openid-configuration", "", &discovery); err != nil {
 		return nil, fmt.Errorf("ZITADEL_DOMAIN %s: %w", domain, err)
 	}
-	if discovery.Issuer != domain || discovery.TokenEndpoint == "" || discovery.UserinfoEndpoint == "" {
+	if discovery.Issuer != domain || discovery.TokenEndpoint == "" || discovery.UserinfoEndpoint == "" || discovery.IntrospectionEndpoint == "" {
 		return nil, fmt.Errorf("ZITADEL_DOMAIN %s: its discovery document names issuer %q: set ZITADEL_DOMAIN to exactly the instance URL", domain, safetext.Printable(discovery.Issuer, 200))
 	}
+
+	z.tokenURL, z.introspectionURL = discovery.TokenEndpoint, discovery.IntrospectionEndpoint
 
 	signed, err := assertion.New(key, domain).Assertion()
 	if err != nil {
@@ -129,19 +135,25 @@ func (z *zitadelAPI) call(ctx context.Context, procedure string, req, resp any) 
 	return z.do(ctx, http.MethodPost, "/"+procedure, procedure, req, resp)
 }
 
-// do sends req as JSON to path and decodes the answer into resp. It also
-// serves the one management v1 call, through v1's REST gateway, whose
+// do sends req as JSON (none if nil) to path and decodes the answer into
+// resp. It serves the v2 calls and management v1's REST gateway, whose
 // errors carry gRPC's numeric code instead of the Connect code name.
 func (z *zitadelAPI) do(ctx context.Context, method, path, name string, req, resp any) error {
-	body, err := json.Marshal(req)
+	var body io.Reader
+	if req != nil {
+		raw, err := json.Marshal(req)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(raw)
+	}
+	r, err := http.NewRequestWithContext(ctx, method, z.domain+path, body)
 	if err != nil {
 		return err
 	}
-	r, err := http.NewRequestWithContext(ctx, method, z.domain+path, bytes.NewReader(body))
-	if err != nil {
-		return err
+	if req != nil {
+		r.Header.Set("Content-Type", "application/json")
 	}
-	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Connect-Protocol-Version", "1")
 	r.Header.Set("Authorization", "Bearer "+z.token)
 	r.Header.Set("x-zitadel-orgid", z.org) // v1's organisation context; v2 ignores it
@@ -205,9 +217,9 @@ func (e *apiError) Error() string {
 	case e.code == "unauthenticated":
 		return fmt.Sprintf("%s: ZITADEL did not accept the admin's token (%s): was the admin key or user deleted meanwhile?", e.call, e.message)
 	case e.code == "":
-		return fmt.Sprintf("%s: ZITADEL_DOMAIN answered HTTP %d without ZITADEL's API error JSON: is it a ZITADEL v4 instance (Cloud, or self-hosted v4 or later)?", e.call, e.status)
+		return fmt.Sprintf("%s: ZITADEL_DOMAIN answered HTTP %d without ZITADEL's API error JSON: is it a ZITADEL instance (v2 or later), and ZITADEL_DOMAIN its URL?", e.call, e.status)
 	case e.code == "unimplemented":
-		return fmt.Sprintf("%s: not implemented by this ZITADEL (%s): setup needs ZITADEL v4 or later", e.call, e.message)
+		return fmt.Sprintf("%s: not implemented by this ZITADEL (%s)", e.call, e.message)
 	}
 	return fmt.Sprintf("%s: %s (HTTP %d): %s", e.call, e.code, e.status, e.message)
 }

@@ -223,7 +223,8 @@ func TestSetupErrors(t *testing.T) {
 			[]string{"ADMIN_KEY_FILE"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			stdout, stderr, err := runSetup(t, ctx, "-env", c.env, "-dir", filepath.Join(t.TempDir(), "out"))
+			out := filepath.Join(t.TempDir(), "out")
+			stdout, stderr, err := runSetup(t, ctx, "-env", c.env, "-dir", out)
 			if err == nil {
 				t.Fatalf("setup succeeded:\n%s", stdout)
 			}
@@ -234,6 +235,9 @@ func TestSetupErrors(t *testing.T) {
 			}
 			if strings.Contains(stdout+stderr+err.Error(), "BEGIN RSA") {
 				t.Error("a private key in the output")
+			}
+			if _, err := os.Stat(filepath.Join(out, stateFile)); !os.IsNotExist(err) {
+				t.Errorf("a refused setup left %s behind: %v", stateFile, err)
 			}
 		})
 	}
@@ -462,7 +466,7 @@ func TestAPIErrors(t *testing.T) {
 		t.Errorf("unauthenticated: %q", err)
 	}
 	err = z.call(ctx, "zitadel.project.v2.ProjectService/ListProjects", map[string]any{}, &struct{}{})
-	if err == nil || !strings.Contains(err.Error(), "ZITADEL v4") {
+	if err == nil || !strings.Contains(err.Error(), "is it a ZITADEL instance") {
 		t.Errorf("plain 404: %v", err)
 	}
 }
