@@ -4,9 +4,9 @@
 //
 //	go run ./combos                  # all six combinations on a local ZITADEL
 //	go run ./combos -env FILE        # the same against the real ZITADEL configured in FILE
-//	go run ./combos serve [-addr 127.0.0.1:8080] [-dir .local-zitadel]
+//	go run ./combos serve [-addr 127.0.0.1:8080] [-dir .local-zitadel] [-zitadel-version v4.4]
 //	go run ./combos bench [-duration 3s] [-concurrency 16]
-//	go run ./combos setup -env ADMIN_ENV -dir OUT [-delete]
+//	go run ./combos setup -env ADMIN_ENV -dir OUT [-rotate] [-delete]
 //
 // Without a command, combos starts the local ZITADEL-compatible issuer, builds
 // the five samples, starts both APIs as processes, runs each service-user
@@ -21,12 +21,14 @@
 // sample into -dir, and keeps running until Ctrl-C. Every sample can then be
 // run by hand against it, e.g. `go run ./api-jwt -env .local-zitadel/.env`.
 //
-// setup provisions a real ZITADEL (v4 or later) for the samples through its
-// APIs, as the service user whose key ADMIN_ENV names (Org Owner): the
+// setup provisions a real ZITADEL for the samples through its APIs (the v2
+// services since v4.5, else management v1, which every release from v2 on
+// serves), as the service user whose key ADMIN_ENV names (Org Owner): the
 // project introspection-examples with the role read:messages, a
 // private_key_jwt and a Basic API application, three service users with
 // key, secret and PAT, and their authorizations. It finds what exists by
-// name, writes OUT/.env and the key files, and -delete removes what it made.
+// name, writes OUT/.env and the key files, never replaces a client secret
+// OUT does not hold unless -rotate, and -delete removes what it made.
 package main
 
 import (
@@ -56,12 +58,12 @@ without a command: run the six combinations and the negative cases
 
 commands:
   serve   run a local ZITADEL and write .env and key files for the samples
-          flags: -addr 127.0.0.1:8080  -dir .local-zitadel
+          flags: -addr 127.0.0.1:8080  -dir .local-zitadel  -zitadel-version current (or e.g. v3.4, v4.4)
   bench   measure the APIs under load: req/s and latency per route, cache warm and off
           flags: -duration 3s  -concurrency 16
   setup   create (or find) the project, apps and service users in a real ZITADEL
-          and write OUT/.env; -delete removes what it created
-          flags: -env ADMIN_ENV (ZITADEL_DOMAIN, ADMIN_KEY_FILE)  -dir zitadel-setup  -delete
+          and write OUT/.env; -rotate replaces secrets OUT does not hold; -delete removes what it created
+          flags: -env ADMIN_ENV (ZITADEL_DOMAIN, ADMIN_KEY_FILE)  -dir zitadel-setup  -rotate  -delete
 `
 
 // run dispatches to a subcommand. args[0] is the program name. getenv is

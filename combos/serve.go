@@ -24,6 +24,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "loopback `address` the local ZITADEL listens on")
 	dir := fs.String("dir", ".local-zitadel", "`directory` for the .env, key files and the instance's state, created if missing")
 	fresh := fs.Bool("fresh", false, "start a new instance even if -dir holds one (new ids, keys and secrets)")
+	version := fs.String("zitadel-version", "current", "ZITADEL `release` whose management APIs to serve, e.g. v3.4 or v4.4 (no v2 project, application or authorization service before v4.5)")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
@@ -34,7 +35,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	zitadel, err := localzitadel.Start(ctx, localzitadel.Options{Addr: *addr, Dir: *dir, Logger: logger, Fresh: *fresh})
+	zitadel, err := localzitadel.Start(ctx, localzitadel.Options{Addr: *addr, Dir: *dir, Logger: logger, Fresh: *fresh, ZitadelVersion: *version})
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%s is in use, by another combos serve or another program: stop it, or choose another address with -addr, e.g. -addr 127.0.0.1:8081", *addr)
 	}
@@ -63,6 +64,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	printInstructions(stdout, zitadel, noRoleEnv, jwtTokensEnv)
 	fmt.Fprintf(stdout, "\nTo try `combos setup` here, as with a real ZITADEL: go run ./combos setup -env %s -dir OUT\n", shortPath(admin.EnvFile))
+	if *version != "current" {
+		fmt.Fprintf(stdout, "Its management APIs are those of ZITADEL %s (-zitadel-version).\n", *version)
+	}
 
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "Stopping the local ZITADEL.")

@@ -251,6 +251,31 @@ func TestSetupRepair(t *testing.T) {
 	}
 }
 
+// TestServeZitadelVersion: serve -zitadel-version v3.4 plays that release,
+// so setup against it uses management v1; a malformed version is refused
+// with the forms it takes.
+func TestServeZitadelVersion(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".local-zitadel")
+	ctx, cancel := context.WithCancel(t.Context())
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	startServe(t, ctx, []string{"-addr", "127.0.0.1:0", "-dir", dir, "-zitadel-version", "v3.4"}, &stdout, &stderr, done)
+	t.Cleanup(func() { cancel(); <-done })
+	if !strings.Contains(stdout.String(), "Its management APIs are those of ZITADEL v3.4") {
+		t.Errorf("serve does not say which release it plays:\n%s", stdout.String())
+	}
+	out, errOut, err := runSetup(t, ctx, "-env", filepath.Join(dir, "admin.env"), "-dir", filepath.Join(t.TempDir(), "out"))
+	if err != nil || !strings.Contains(out, "with the management v1 API") {
+		t.Errorf("setup against serve as v3.4: %v\n%s%s", err, out, errOut)
+	}
+
+	var bad lockedBuffer
+	err = run(t.Context(), []string{"combos", "serve", "-addr", "127.0.0.1:0", "-dir", t.TempDir(), "-zitadel-version", "4.4"}, os.Getenv, &bad, &bad)
+	if err == nil || !strings.Contains(err.Error(), `"4.4"`) || !strings.Contains(err.Error(), "v3.4 or v4.4") {
+		t.Errorf("a malformed version: %v", err)
+	}
+}
+
 // TestSetupEveryVersion: setup against the local ZITADEL as each release,
 // then every combination on each of setup's env files, as processes.
 func TestSetupEveryVersion(t *testing.T) {
