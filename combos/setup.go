@@ -289,7 +289,7 @@ func (s *setupRun) planSecrets(ctx context.Context, apps map[string]*foundApp, u
 	if len(refused) > 0 {
 		return nil, fmt.Errorf("setup changed nothing: it would replace client secrets that %s does not hold.\n%s\n"+
 			"A service user or API application has one client secret; a new one stops the old one, and what uses it (the .env of another setup directory?) stops working.\n"+
-			"Run setup with the -dir of the setup that holds them, or add -rotate to make new secrets and stop the old ones.",
+			"Run setup with the -dir of the setup that holds them, or add -rotate to make new secrets and stop the old ones",
 			s.dir, strings.Join(refused, "\n"))
 	}
 	return plan, nil

@@ -147,16 +147,21 @@ func TestSetup(t *testing.T) {
 		t.Errorf("ids changed on the second setup")
 	}
 
-	// A lost secret is made anew, and only that.
-	delete := state.Users["examples-no-role"]
-	delete.Secret = ""
+	// A secret lost from OUT is not replaced behind anyone's back: setup
+	// refuses, naming the user; -rotate makes new secrets, saying so.
+	lost := state.Users["examples-no-role"]
+	lost.Secret = ""
 	writeState(t, out, state)
-	stdout, _, err = runSetup(t, ctx, "-env", admin.EnvFile, "-dir", out)
+	_, _, err = runSetup(t, ctx, "-env", admin.EnvFile, "-dir", out)
+	if err == nil || !strings.Contains(err.Error(), "service user examples-no-role: has a client secret") {
+		t.Errorf("after losing one secret: %v, want a refusal naming examples-no-role", err)
+	}
+	stdout, _, err = runSetup(t, ctx, "-rotate", "-env", admin.EnvFile, "-dir", out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(stdout, " created"); n != 1 {
-		t.Errorf("after losing one secret, %d lines say created, want 1:\n%s", n, stdout)
+	if n := strings.Count(stdout, " replaced"); n != 4 || len(madeLines(stdout)) != 4 {
+		t.Errorf("-rotate: want the four secrets replaced and nothing else:\n%s", stdout)
 	}
 
 	// -delete removes the users and applications setup made, keeps the
