@@ -1,8 +1,9 @@
 // Package apiservertest holds the end-to-end tests of the API samples: each
 // sample's main_test.go calls Test with its run function, which then serves
 // on 127.0.0.1:0 against the local ZITADEL while the tests talk HTTP to it.
-// What does not depend on a sample (malformed headers, the cache, ZITADEL
-// failing) TestGuard runs once, on Reference, for internal/apiserver.
+// What does not depend on a sample's method (malformed headers, the cache,
+// ZITADEL failing, the bound) TestGuard runs on one sample, api-jwt, and
+// Load, the mixed load, on the other.
 //
 // Only tests import this package: it needs internal/localzitadel, which a
 // sample itself must never import.
@@ -28,7 +29,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,6 +66,10 @@ func (s *Server) Logs() string { return s.stderr.String() }
 
 // Stop shuts the server down, as SIGINT would, and returns run's error.
 func (s *Server) Stop() error {
+	// A connection the client opened but sent nothing on yet (a dial that
+	// lost the race for a request) holds the server's graceful shutdown
+	// for 5 s: net/http takes it for idle only then.
+	client.CloseIdleConnections()
 	s.cancel()
 	select {
 	case err := <-s.done:
@@ -200,7 +204,12 @@ var client = &http.Client{
 
 // Do is Get for goroutines other than the test's.
 func (s *Server) Do(path string, authorization ...string) (Answer, error) {
-	req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
+	return s.DoContext(context.Background(), path, authorization...)
+}
+
+// DoContext is Do with a context, e.g. one that traces the request.
+func (s *Server) DoContext(ctx context.Context, path string, authorization ...string) (Answer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+path, nil)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -374,13 +383,10 @@ func (s *Secrets) CheckLogs(t *testing.T, name, logs string) {
 // port) and records its secrets.
 func newInstance(t *testing.T, secrets *Secrets, addr string) *localzitadel.Instance {
 	t.Helper()
-	opts := localzitadel.Options{Addr: addr, Dir: t.TempDir()}
-	inst, err := localzitadel.Start(context.Background(), opts)
-	// The address of an instance that just stopped may still be in use for a moment.
-	for deadline := time.Now().Add(5 * time.Second); errors.Is(err, syscall.EADDRINUSE) && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-		inst, err = localzitadel.Start(context.Background(), opts)
-	}
+	// The address of an instance that has stopped is free at once: Close
+	// returns after its listener is closed, and a listener may take a port
+	// whose old connections linger (SO_REUSEADDR, which Go sets).
+	inst, err := localzitadel.Start(context.Background(), localzitadel.Options{Addr: addr, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

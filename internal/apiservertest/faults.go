@@ -60,7 +60,7 @@ func (h *harness) oneOf(got Answer, want ...request) error {
 func (h *harness) testFaults(t *testing.T) {
 	inst := h.inst
 	// No cache, so that every request meets the fault; a short timeout keeps
-	// the slow case fast.
+	// the case of a ZITADEL that never answers fast.
 	api := h.start(t, "INTROSPECTION_CACHE_TTL", "0", "INTROSPECTION_TIMEOUT", "300ms")
 	token := h.mint(t, inst.Reader, localzitadel.TokenOptions{})
 	const json = "application/json"
@@ -75,16 +75,14 @@ func (h *harness) testFaults(t *testing.T) {
 		{"200 JSON without active", localzitadel.Fault{Status: 200, ContentType: json, Body: `{"sub":"x"}`}},
 		{"200 truncated JSON", localzitadel.Fault{Status: 200, ContentType: json, Body: `{"active":true,"sub":"3`}},
 		{`200 "active" as a string`, localzitadel.Fault{Status: 200, ContentType: json, Body: `{"active":"true","sub":"x"}`}},
-		{"slower than the timeout", localzitadel.Fault{Delay: 2 * time.Second}},
+		// Only the API's own timeout can end this one: the test's client
+		// gives up after 30 s, and the answer is a 503, not an error.
+		{"never answers", localzitadel.Fault{Delay: time.Hour}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inst.SetFault(tt.fault)
-			start := time.Now()
 			h.expect(t, api.Get(t, "/api/private", bearer(token)), 503, "temporarily_unavailable")
-			if d := time.Since(start); d > time.Second {
-				t.Fatalf("answered after %s; the timeout is 300ms", d)
-			}
 			// Errors are not cached: once ZITADEL is back, so is the API.
 			inst.SetFault(localzitadel.Fault{})
 			h.expect(t, api.Get(t, "/api/private", bearer(token)), 200, privateMessage)
