@@ -21,6 +21,13 @@ func TestEndToEnd(t *testing.T) {
 	apiservertest.Test(t, sample)
 }
 
+// TestGuard runs, on this sample, what does not depend on how an API
+// authenticates to ZITADEL: malformed headers, the cache, and ZITADEL
+// failing, slow, rogue or stopped. api-basic-authentication runs the load.
+func TestGuard(t *testing.T) {
+	apiservertest.TestGuard(t, sample)
+}
+
 // TestDomainNotTheIssuer: with ZITADEL_DOMAIN not exactly the issuer
 // (localhost for 127.0.0.1), the client assertion has the wrong audience
 // and ZITADEL rejects it; the log names ZITADEL_DOMAIN beside the key file.

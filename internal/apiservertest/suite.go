@@ -34,11 +34,12 @@ func Test(t *testing.T, sample API) {
 	t.Run("resource metadata", h.testResourceMetadata)
 }
 
-// TestGuard runs the tests that do not depend on a sample's method, once,
-// on Reference: malformed headers, the cache, and ZITADEL failing, slow,
-// rogue or stopped.
-func TestGuard(t *testing.T) {
-	h := newHarness(t, Reference)
+// TestGuard runs the tests that do not depend on a sample's method, on one
+// sample (api-jwt's tests call it; api-basic-authentication's run Load):
+// malformed headers, the cache, and ZITADEL failing, slow, rogue or stopped,
+// and the bound on what reaches it.
+func TestGuard(t *testing.T, sample API) {
+	h := newHarness(t, sample)
 	t.Run("malformed authorization", h.testMalformed)
 	t.Run("cache", h.testCache)
 	t.Run("issuer faults", h.testFaults)

@@ -99,14 +99,14 @@ func Start(t *testing.T, opts localzitadel.Options) *World {
 	guard := &apiserver.Guard{
 		Introspector: introspect.NewCache(&introspect.Client{
 			URL:          z.IntrospectionURL,
-			Authenticate: apiservertest.ClientSecretBasic(app.ClientID, app.ClientSecret),
+			Authenticate: clientSecretBasic(app.ClientID, app.ClientSecret),
 		}, introspect.DefaultCacheTTL),
 		Realm:           "clienttest",
 		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET",
 		Logger:          slog.New(slog.DiscardHandler),
 	}
 	w := &World{Zitadel: z, secrets: map[string]bool{}}
-	api := httptest.NewServer(w.record(apiservertest.Routes(guard, guard.Logger)))
+	api := httptest.NewServer(w.record(routes(guard)))
 	t.Cleanup(api.Close)
 	w.APIURL = api.URL
 	return w
