@@ -109,22 +109,18 @@ func (h *harness) testRogueAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rogue := httptest.NewServer(tt.answer)
 			t.Cleanup(rogue.Close) // after the API has stopped
-			// A timeout far above the bound below: the cap, not the timeout, must end the read.
-			api := h.start(t, "ZITADEL_INTROSPECTION_URL", rogue.URL+"/oauth/v2/introspect", "INTROSPECTION_TIMEOUT", "10s")
+			// A timeout far beyond the test client's 30 s: the cap on the
+			// answer, or noticing the cut, must end the read, not the timeout.
+			api := h.start(t, "ZITADEL_INTROSPECTION_URL", rogue.URL+"/oauth/v2/introspect", "INTROSPECTION_TIMEOUT", "1h")
 
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			start := time.Now()
 			got := api.Get(t, "/api/private", bearer(token))
-			took := time.Since(start)
 			runtime.ReadMemStats(&after)
 
 			h.expect(t, got, 503, "temporarily_unavailable")
-			if took > 3*time.Second {
-				t.Errorf("answered after %s", took)
-			}
-			// Reading a 1 MiB answer allocates a few MiB; reading on
-			// until the timeout would allocate gigabytes.
+			// Reading a 1 MiB answer allocates a few MiB; reading on to
+			// the end of the endless one would allocate a gigabyte.
 			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
 				t.Errorf("the request allocated %d MiB", grew>>20)
 			}
