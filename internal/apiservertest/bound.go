@@ -18,17 +18,10 @@ func (h *harness) testBound(t *testing.T) {
 	defer inst.SetFault(localzitadel.Fault{})
 
 	t.Run("one log line per failed introspection, not one per waiter", func(t *testing.T) {
-		gate := newGate(t, inst)
-		api := h.start(t, "ZITADEL_INTROSPECTION_URL", gate.URL)
-		token := h.mint(t, inst.Reader, localzitadel.TokenOptions{})
 		inst.SetFault(localzitadel.Fault{Status: 500})
 		inst.ResetStats()
-		gate.Hold()
-		requests := sendAll(api, "/api/private", 20, func(int) string { return token })
-		requests.waitSent(t)
-		gate.waitHeld(t, 1)
-		gate.Open()
-		for _, a := range requests.answers(t, 20) {
+		api, answers := h.overlapping(t, 20)
+		for _, a := range answers {
 			h.expect(t, a, 503, "temporarily_unavailable")
 		}
 		inst.SetFault(localzitadel.Fault{})

@@ -149,3 +149,21 @@ func waitFor(t *testing.T, c <-chan struct{}, n int, what string) {
 		}
 	}
 }
+
+// overlapping starts the sample with a gate in front of ZITADEL and sends
+// it n requests to /api/private with one new token at once. ZITADEL's answer
+// is held until the API has every request in full, so that they come while
+// the first introspection is under way; a request the API reads only after
+// the answer finds it in the cache, or (an error) introspects again.
+func (h *harness) overlapping(t *testing.T, n int) (*Server, []Answer) {
+	t.Helper()
+	gate := newGate(t, h.inst)
+	api := h.start(t, "ZITADEL_INTROSPECTION_URL", gate.URL)
+	token := h.mint(t, h.inst.Reader, localzitadel.TokenOptions{})
+	gate.Hold()
+	requests := sendAll(api, "/api/private", n, func(int) string { return token })
+	requests.waitSent(t)
+	gate.waitHeld(t, 1)
+	gate.Open()
+	return api, requests.answers(t, n)
+}
