@@ -19,12 +19,25 @@ import (
 )
 
 func TestServe(t *testing.T) {
+	// An existing directory others may read, as mkdir leaves it: serve
+	// makes it private, since it holds secrets and keys.
 	dir := filepath.Join(t.TempDir(), ".local-zitadel")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var stdout, stderr lockedBuffer
 	done := make(chan error, 1)
 	issuer := startServe(t, ctx, []string{"-addr", "127.0.0.1:0", "-dir", dir}, &stdout, &stderr, done)
+	if st, err := os.Stat(dir); err != nil {
+		t.Error(err)
+	} else if st.Mode().Perm() != 0o700 {
+		t.Errorf("-dir: mode %v, want 0700", st.Mode().Perm())
+	}
 
 	// The files the samples need, readable by the samples' .env parser.
 	env, err := godotenv.Read(filepath.Join(dir, ".env"))

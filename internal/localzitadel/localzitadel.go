@@ -236,6 +236,11 @@ func Start(ctx context.Context, opts Options) (_ *Instance, err error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("localzitadel: create directory: %w", err)
 		}
+		// It holds secrets and private keys: an existing directory that
+		// others may read becomes private too, as combos setup does with its own.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("localzitadel: directory %s: %w", opts.Dir, err)
+		}
 		i.Dir = dir
 	}
 	defer func() {
