@@ -3,11 +3,14 @@ module github.com/zitadel/go-introspection-examples
 go 1.26.0
 
 require (
+	github.com/MicahParks/jwkset v0.11.4
+	github.com/MicahParks/keyfunc/v3 v3.9.2
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/joho/godotenv v1.5.1
 	github.com/zitadel/oidc/v3 v3.52.0
+	golang.org/x/time v0.15.0
 )
 
 require (

@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	guard := &apiserver.Guard{
 		Introspector:    settings.Introspector(authenticate, logger),
-		JWT:             settings.JWT(logger),
+		JWT:             settings.JWT(ctx, logger),
 		Issuer:          settings.Issuer,
 		Resource:        settings.ResourceURL,
 		Realm:           "api-jwt",

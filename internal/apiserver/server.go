@@ -142,14 +142,16 @@ func (s Settings) Introspector(authenticate introspect.Authenticate, logger *slo
 
 // JWT returns, with TOKEN_VALIDATION=jwt, what verifies JWT access tokens in
 // the API against the instance's keys (behind a cache unless CacheTTL is 0),
-// and nil otherwise. Failures to fetch the keys are logged to logger.
-func (s Settings) JWT(logger *slog.Logger) introspect.Introspector {
+// and nil otherwise. It fetches the keys once before it returns, waiting at
+// most jwtverify.DefaultTimeout, then in the background until ctx ends.
+// Failures to fetch the keys are logged to logger.
+func (s Settings) JWT(ctx context.Context, logger *slog.Logger) introspect.Introspector {
 	if s.TokenValidation != ValidateJWTLocally {
 		return nil
 	}
-	v, err := jwtverify.New(jwtverify.Options{Issuer: s.Issuer, ProjectID: s.ProjectID, Logger: logger})
+	v, err := jwtverify.New(ctx, jwtverify.Options{Issuer: s.Issuer, ProjectID: s.ProjectID, Logger: logger})
 	if err != nil {
-		panic(err) // LoadSettings made sure of both
+		panic(err) // LoadSettings made sure of issuer and project; the keys URL is the issuer's
 	}
 	if s.CacheTTL > 0 {
 		return introspect.NewCache(v, s.CacheTTL)

@@ -41,10 +41,12 @@ const (
 	// for an unknown kid. Until then a token with an unknown kid is
 	// introspected, so a key rotation costs introspections, not failures.
 	DefaultMinRefresh = 30 * time.Second
-	// DefaultMaxKeyAge is how long a fetched key set is used before it is
-	// fetched again, so a key ZITADEL removed stops verifying.
-	DefaultMaxKeyAge = 5 * time.Minute
-	// DefaultTimeout bounds one fetch of the key set.
+	// DefaultRefreshInterval is how often the key set is fetched in the
+	// background, so a key ZITADEL removed stops verifying within it (while
+	// the key set can be fetched: a failed fetch keeps the keys known).
+	DefaultRefreshInterval = 5 * time.Minute
+	// DefaultTimeout bounds one fetch of the key set, and so the wait of a
+	// request whose token names an unknown kid.
 	DefaultTimeout = 5 * time.Second
 )
 
@@ -70,12 +72,12 @@ type Options struct {
 	ProjectID string
 	// KeysURL of the JWKS; default Issuer + "/oauth/v2/keys".
 	KeysURL string
-	// HTTP fetches the key set; nil means http.DefaultClient.
+	// HTTP fetches the key set; nil means a client that follows no redirect.
 	HTTP *http.Client
 	// Leeway on exp and nbf; 0 means DefaultLeeway, at most MaxLeeway.
 	Leeway time.Duration
-	// MinRefresh, MaxKeyAge, Timeout: 0 means the Default.
-	MinRefresh, MaxKeyAge, Timeout time.Duration
+	// MinRefresh, RefreshInterval, Timeout: 0 means the Default.
+	MinRefresh, RefreshInterval, Timeout time.Duration
 	// Logger gets one line per failed fetch of the key set; nil discards.
 	Logger *slog.Logger
 }
@@ -85,7 +87,7 @@ type Verifier struct {
 	issuer    string
 	projectID string
 	parser    *jwt.Parser
-	keys      *keys
+	keys      func(context.Context) jwt.Keyfunc
 	now       func() time.Time
 }
 
@@ -97,8 +99,9 @@ type Token struct {
 	OrganizationID string    // urn:zitadel:iam:user:resourceowner:id, when the token carries it
 	Expiry         time.Time // exp
 	// Roles in the API's project. RoleClaims reports whether the token
-	// carries role claims at all: ZITADEL puts them into JWT access tokens
-	// only when role scopes were asked for, so without them the roles are
+	// carries the role claim of the API's project: ZITADEL puts role claims
+	// into JWT access tokens only when role scopes were asked for, and only
+	// for the projects the user has roles in, so without it the roles are
 	// unknown, not none.
 	Roles      []string
 	RoleClaims bool
@@ -112,9 +115,11 @@ func (t *Token) HasRole(name string) bool { return slices.Contains(t.Roles, name
 // Algorithms a key may sign with; never "none", never HMAC.
 var algorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
-// New returns a Verifier. It fetches the key set on first use, not here, so
-// an API starts while ZITADEL is still coming up.
-func New(o Options) (*Verifier, error) {
+// New returns a Verifier. It fetches the key set once here, waiting at most
+// Timeout: an API that starts while ZITADEL cannot be reached introspects
+// JWTs until a fetch succeeds. Cancelling ctx ends the background refresh of
+// the key set: pass the API's lifetime.
+func New(ctx context.Context, o Options) (*Verifier, error) {
 	if o.Issuer == "" || o.ProjectID == "" {
 		return nil, errors.New("jwtverify: Issuer and ProjectID are required")
 	}
@@ -122,7 +127,7 @@ func New(o Options) (*Verifier, error) {
 		o.KeysURL = strings.TrimSuffix(o.Issuer, "/") + "/oauth/v2/keys"
 	}
 	if o.HTTP == nil {
-		o.HTTP = http.DefaultClient
+		o.HTTP = defaultHTTP
 	}
 	if o.Leeway <= 0 {
 		o.Leeway = DefaultLeeway
@@ -131,16 +136,14 @@ func New(o Options) (*Verifier, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	v := &Verifier{issuer: o.Issuer, projectID: o.ProjectID, now: time.Now}
-	v.keys = &keys{
-		url:        o.KeysURL,
-		http:       o.HTTP,
-		timeout:    cmpOr(o.Timeout, DefaultTimeout),
-		minRefresh: cmpOr(o.MinRefresh, DefaultMinRefresh),
-		maxAge:     cmpOr(o.MaxKeyAge, DefaultMaxKeyAge),
-		now:        func() time.Time { return v.now() },
-		logger:     o.Logger,
+	o.Timeout = cmpOr(o.Timeout, DefaultTimeout)
+	o.MinRefresh = cmpOr(o.MinRefresh, DefaultMinRefresh)
+	o.RefreshInterval = cmpOr(o.RefreshInterval, DefaultRefreshInterval)
+	keys, err := newKeys(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("jwtverify: %w", err)
 	}
+	v := &Verifier{issuer: o.Issuer, projectID: o.ProjectID, keys: keys, now: time.Now}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(algorithms),
 		jwt.WithIssuer(o.Issuer),
@@ -169,24 +172,18 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 	}
 	c := claims{}
 	signed := false
+	keyOf := v.keys(ctx)
 	_, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		k, ok := v.keys.key(ctx, kid)
-		if !ok {
-			return nil, errors.New("no key with this kid in the issuer's key set")
-		}
-		if t.Method.Alg() != k.alg {
-			return nil, fmt.Errorf("alg %s does not fit the key, which signs %s", t.Method.Alg(), k.alg)
-		}
-		signed = true
-		return k.key, nil
+		key, err := keyOf(t)
+		signed = err == nil
+		return key, err
 	})
 	switch {
 	case err == nil:
 	case signed && errors.Is(err, jwt.ErrTokenInvalidClaims) && !errors.Is(err, errMalformed):
 		return nil, &InvalidError{Reason: strings.TrimPrefix(err.Error(), jwt.ErrTokenInvalidClaims.Error()+": ")}
 	default:
-		// Malformed, unknown kid, wrong alg, bad signature: not ours.
+		// Malformed, unknown kid, wrong alg, crit, bad signature: not ours.
 		return nil, fmt.Errorf("%w: %w", ErrNotJWT, err)
 	}
 	t, err := c.token(v.projectID)
@@ -232,10 +229,13 @@ func (v *Verifier) Introspect(ctx context.Context, token string) (*introspect.Re
 	}, nil
 }
 
-// Role claims (docs/zitadel-on-the-wire.md): the generic one, and the one of
-// the API's own project. Another project's claim does not count.
+// In a JWT only the role claim of the API's own project counts
+// (docs/zitadel-on-the-wire.md, "Roles in a JWT"). The generic
+// urn:zitadel:iam:org:project:roles holds the roles in the project of the
+// app that asked for the token, which may be another project whose app asked
+// for this API's aud scope; urn:zitadel:iam:org:projects:roles merges the
+// roles of several projects. Neither says anything about this API.
 const (
-	roleClaim       = "urn:zitadel:iam:org:project:roles"
 	roleClaimPrefix = "urn:zitadel:iam:org:project:"
 	roleClaimSuffix = ":roles"
 	orgClaim        = "urn:zitadel:iam:user:resourceowner:id"
@@ -310,29 +310,25 @@ func (c claims) token(projectID string) (*Token, error) {
 	return t, errors.Join(errs[:]...)
 }
 
-// roles returns the role names of the generic role claim and of the API
-// project's own, sorted, and whether the token has either claim. A role
-// claim is {"read:messages": {"<orgId>": "<org domain>"}}: the role names
-// are its keys.
+// roles returns the role names of the API project's own role claim, sorted,
+// and whether the token has that claim: without it the roles are unknown
+// (the guard then introspects), not none. A role claim is
+// {"read:messages": {"<orgId>": "<org domain>"}}: the role names are its keys.
 func (c claims) roles(projectID string) (roles []string, found bool, err error) {
-	for _, name := range []string{roleClaim, roleClaimPrefix + projectID + roleClaimSuffix} {
-		v, ok := c[name]
-		if !ok {
-			continue
-		}
-		var grants map[string]json.RawMessage
-		if err := json.Unmarshal(v, &grants); err != nil {
-			return nil, false, fmt.Errorf("%w %s: %w", errMalformed, name, err)
-		}
-		found = true
-		for role := range grants {
-			if !slices.Contains(roles, role) {
-				roles = append(roles, role)
-			}
-		}
+	name := roleClaimPrefix + projectID + roleClaimSuffix
+	v, ok := c[name]
+	if !ok {
+		return nil, false, nil
+	}
+	var grants map[string]json.RawMessage
+	if err := json.Unmarshal(v, &grants); err != nil {
+		return nil, false, fmt.Errorf("%w %s: %w", errMalformed, name, err)
+	}
+	for role := range grants {
+		roles = append(roles, role)
 	}
 	slices.Sort(roles)
-	return roles, found, nil
+	return roles, true, nil
 }
 
 // jsonString reads a JSON string. Most claims are plain text, without

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -115,46 +117,89 @@ func accessClaims(now time.Time) jwt.MapClaims {
 type issuer struct {
 	mu      sync.Mutex
 	keys    []*signingKey
+	extra   []map[string]string // JWKs as they are, beside keys
 	status  int
+	hang    bool // answer nothing until the request is cancelled
 	fetches atomic.Int64
 	srv     *httptest.Server
 }
 
 func newIssuer(t testing.TB, keys ...*signingKey) *issuer {
 	is := &issuer{keys: keys}
-	is.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		is.fetches.Add(1)
-		is.mu.Lock()
-		defer is.mu.Unlock()
-		if is.status != 0 {
-			w.WriteHeader(is.status)
-			return
-		}
-		set := map[string][]map[string]string{"keys": {}}
-		for _, k := range is.keys {
-			set["keys"] = append(set["keys"], k.jwk())
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(set)
-	}))
+	is.srv = httptest.NewServer(is)
 	t.Cleanup(is.srv.Close)
 	return is
 }
 
-func (is *issuer) setKeys(keys ...*signingKey) {
+func (is *issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	is.fetches.Add(1)
 	is.mu.Lock()
-	defer is.mu.Unlock()
-	is.keys = keys
+	hang, status := is.hang, is.status
+	set := map[string][]map[string]string{"keys": {}}
+	for _, k := range is.keys {
+		set["keys"] = append(set["keys"], k.jwk())
+	}
+	set["keys"] = append(set["keys"], is.extra...)
+	is.mu.Unlock()
+	if hang {
+		<-r.Context().Done()
+		return
+	}
+	if status != 0 {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(set)
 }
 
+// inMemory is an HTTP client that reaches the issuer without a socket: in a
+// synctest bubble time moves on only while every goroutine waits on the
+// bubble (a channel, a timer), which a network read is not.
+func (is *issuer) inMemory() *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		rec := httptest.NewRecorder()
+		is.ServeHTTP(rec, r)
+		if err := r.Context().Err(); err != nil {
+			return nil, err
+		}
+		return rec.Result(), nil
+	})}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func (is *issuer) set(change func(is *issuer)) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	change(is)
+}
+
+func (is *issuer) setKeys(keys ...*signingKey) { is.set(func(is *issuer) { is.keys = keys }) }
+
+// verifier returns a Verifier of the issuer, whose clock is *now if now is
+// not nil. It has fetched the key set once.
 func (is *issuer) verifier(t testing.TB, now *time.Time) *Verifier {
 	t.Helper()
-	v, err := New(Options{Issuer: testIssuer, ProjectID: testProject, KeysURL: is.srv.URL})
+	v, err := New(t.Context(), Options{Issuer: testIssuer, ProjectID: testProject, KeysURL: is.srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if now != nil {
 		v.now = func() time.Time { return *now }
+	}
+	return v
+}
+
+// bubbleVerifier is verifier for a test in a synctest bubble: the issuer
+// in memory, the clock the bubble's.
+func (is *issuer) bubbleVerifier(t *testing.T) *Verifier {
+	t.Helper()
+	v, err := New(t.Context(), Options{Issuer: testIssuer, ProjectID: testProject, KeysURL: "https://instance.example/oauth/v2/keys", HTTP: is.inMemory()})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return v
 }
@@ -209,6 +254,18 @@ func TestRejects(t *testing.T) {
 		s, _ := tok.SignedString(ecKey.key)
 		return s
 	}()
+	// RFC 7515 §4.1.11: a JWS with a crit extension this verifier does not
+	// understand must not verify, though a key of the set signed it.
+	withHeader := func(header map[string]any) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, accessClaims(now))
+		tok.Header["kid"] = "rsa"
+		maps.Copy(tok.Header, header)
+		s, err := tok.SignedString(rsaKey.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 	good := rsaKey.sign(t, accessClaims(now))
 	parts := strings.Split(good, ".")
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+testIssuer+`","sub":"admin"}`)) + "." + parts[2]
@@ -222,6 +279,10 @@ func TestRejects(t *testing.T) {
 		{"ES256 under an RSA key's kid", algSwap},
 		{"key not in the JWKS", unpublished.sign(t, accessClaims(now))},
 		{"tampered payload", tampered},
+		{"crit x-unknown", withHeader(map[string]any{"crit": []string{"x-unknown"}, "x-unknown": true})},
+		{"crit b64, b64 false", withHeader(map[string]any{"crit": []string{"b64"}, "b64": false})},
+		{"b64 false without crit", withHeader(map[string]any{"b64": false})},
+		{"crit empty", withHeader(map[string]any{"crit": []string{}})},
 	}
 	v := is.verifier(t, &now)
 	for _, tt := range notJWT {
@@ -264,13 +325,12 @@ func TestRejects(t *testing.T) {
 }
 
 func TestLeewayIsAtMostAMinute(t *testing.T) {
-	v, err := New(Options{Issuer: testIssuer, ProjectID: testProject, Leeway: time.Hour})
+	k := newKey(t, "rsa", "RS256")
+	is := newIssuer(t, k)
+	v, err := New(t.Context(), Options{Issuer: testIssuer, ProjectID: testProject, KeysURL: is.srv.URL, Leeway: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := newKey(t, "rsa", "RS256")
-	is := newIssuer(t, k)
-	v.keys.url = is.srv.URL
 	c := accessClaims(time.Now())
 	c["exp"] = time.Now().Add(-MaxLeeway - time.Second).Unix()
 	var inv *InvalidError
@@ -279,10 +339,22 @@ func TestLeewayIsAtMostAMinute(t *testing.T) {
 	}
 }
 
+// TestRolesOnlyOfTheAPIsProject: in a JWT only the role claim of the API's
+// project counts. The generic claim holds the roles in the project of the
+// app that asked for the token, and urn:zitadel:iam:org:projects:roles
+// merges several projects: with only those, the roles are unknown (the guard
+// introspects), never granted (docs/zitadel-on-the-wire.md, "Roles in a JWT").
 func TestRolesOnlyOfTheAPIsProject(t *testing.T) {
 	k := newKey(t, "rsa", "RS256")
 	v := newIssuer(t, k).verifier(t, nil)
 	grant := map[string]any{"read:messages": map[string]string{"org": "org.example"}}
+	const (
+		generic  = "urn:zitadel:iam:org:project:roles"
+		merged   = "urn:zitadel:iam:org:projects:roles"
+		own      = "urn:zitadel:iam:org:project:" + testProject + ":roles"
+		another  = "urn:zitadel:iam:org:project:" + otherProjct + ":roles"
+		mixedOwn = "urn:zitadel:iam:org:project:" + testProject + ":ROLES"
+	)
 	tests := []struct {
 		name   string
 		claims map[string]any
@@ -290,11 +362,14 @@ func TestRolesOnlyOfTheAPIsProject(t *testing.T) {
 		known  bool
 	}{
 		{"no role claims: unknown", nil, nil, false},
-		{"generic claim", map[string]any{roleClaim: grant}, []string{"read:messages"}, true},
-		{"own project's claim", map[string]any{"urn:zitadel:iam:org:project:" + testProject + ":roles": grant}, []string{"read:messages"}, true},
-		{"only another project's claim", map[string]any{"urn:zitadel:iam:org:project:" + otherProjct + ":roles": grant}, nil, false},
-		{"empty generic claim: known, none", map[string]any{roleClaim: map[string]any{}}, nil, true},
-		{"both, no duplicates", map[string]any{roleClaim: grant, "urn:zitadel:iam:org:project:" + testProject + ":roles": map[string]any{"write:messages": map[string]string{}, "read:messages": map[string]string{}}},
+		{"own project's claim", map[string]any{own: grant}, []string{"read:messages"}, true},
+		{"generic claim only: unknown", map[string]any{generic: grant}, nil, false},
+		{"merged claim only: unknown", map[string]any{merged: grant}, nil, false},
+		{"another project's claim only: unknown", map[string]any{another: grant}, nil, false},
+		{"claim name in other case: unknown", map[string]any{mixedOwn: grant}, nil, false},
+		{"another app's token: generic, merged and its project's claim", map[string]any{generic: grant, merged: grant, another: grant}, nil, false},
+		{"own claim empty, others granted: known, none", map[string]any{own: map[string]any{}, generic: grant, merged: grant}, nil, true},
+		{"own claim with two roles", map[string]any{own: map[string]any{"write:messages": map[string]string{}, "read:messages": map[string]string{}}},
 			[]string{"read:messages", "write:messages"}, true},
 	}
 	for _, tt := range tests {
@@ -307,13 +382,13 @@ func TestRolesOnlyOfTheAPIsProject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(tok.Roles, tt.roles) || tok.RoleClaims != tt.known {
+			if !slices.Equal(tok.Roles, tt.roles) || tok.RoleClaims != tt.known || tok.HasRole("read:messages") != slices.Contains(tt.roles, "read:messages") {
 				t.Fatalf("roles %v (claims %v), want %v (%v)", tok.Roles, tok.RoleClaims, tt.roles, tt.known)
 			}
 		})
 	}
 	c := accessClaims(time.Now())
-	c[roleClaim] = []string{"read:messages"}
+	c[own] = []string{"read:messages"}
 	if _, err := v.Verify(context.Background(), k.sign(t, c)); !errors.Is(err, ErrNotJWT) {
 		t.Fatalf("malformed role claim: err = %v, want ErrNotJWT", err)
 	}
@@ -368,127 +443,176 @@ func TestClaimsByExactName(t *testing.T) {
 }
 
 // TestKeyRotation: an unknown kid costs one fetch, rate-limited; a key
-// removed from the set stops verifying once the set is fetched again.
+// removed from the set stops verifying once the set is fetched again, for an
+// unknown kid or in the background.
 func TestKeyRotation(t *testing.T) {
-	oldKey, newer, newest := newKey(t, "old", "RS256"), newKey(t, "new", "ES256"), newKey(t, "newest", "EdDSA")
-	forged := newKey(t, "forged", "EdDSA")
-	is := newIssuer(t, oldKey)
-	now := time.Now()
-	v := is.verifier(t, &now)
-	ctx := context.Background()
-	oldToken := oldKey.sign(t, accessClaims(now))
-	if _, err := v.Verify(ctx, oldToken); err != nil {
-		t.Fatal(err)
-	}
-
-	// A flood of unknown kids: one fetch, which also brings the new key.
-	is.setKeys(oldKey, newer)
-	now = now.Add(DefaultMinRefresh)
-	for range 100 {
-		if _, err := v.Verify(ctx, forged.sign(t, accessClaims(now))); !errors.Is(err, ErrNotJWT) {
-			t.Fatalf("forged kid: err = %v", err)
+	synctest.Test(t, func(t *testing.T) {
+		oldKey, newer, newest := newKey(t, "old", "RS256"), newKey(t, "new", "ES256"), newKey(t, "newest", "EdDSA")
+		forged := newKey(t, "forged", "EdDSA")
+		is := &issuer{keys: []*signingKey{oldKey}}
+		v := is.bubbleVerifier(t)
+		ctx := t.Context()
+		oldToken := oldKey.sign(t, accessClaims(time.Now()))
+		if _, err := v.Verify(ctx, oldToken); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if _, err := v.Verify(ctx, newer.sign(t, accessClaims(now))); err != nil {
-		t.Fatalf("kid published before the fetch: %v", err)
-	}
-	if n := is.fetches.Load(); n != 2 {
-		t.Fatalf("%d fetches, want 2 (first use, one for the unknown kids)", n)
-	}
 
-	// A kid published after that fetch waits for the rate limit; until then
-	// its tokens are introspected.
-	is.setKeys(newer, newest)
-	if _, err := v.Verify(ctx, newest.sign(t, accessClaims(now))); !errors.Is(err, ErrNotJWT) {
-		t.Fatalf("new kid within the rate limit: err = %v, want ErrNotJWT", err)
-	}
-	now = now.Add(DefaultMinRefresh)
-	if _, err := v.Verify(ctx, newest.sign(t, accessClaims(now))); err != nil {
-		t.Fatalf("new kid after the rate limit: %v", err)
-	}
-	// That fetch no longer had the old key: it stops verifying.
-	if _, err := v.Verify(ctx, oldToken); !errors.Is(err, ErrNotJWT) {
-		t.Fatalf("removed key: err = %v, want ErrNotJWT", err)
-	}
-
-	// A removed key also stops verifying when the set ages out, without any unknown kid.
-	is.setKeys(oldKey, newest)
-	now = now.Add(DefaultMinRefresh)
-	if _, err := v.Verify(ctx, oldToken); err != nil {
-		t.Fatalf("old key published again: %v", err)
-	}
-	is.setKeys(newest)
-	now = now.Add(DefaultMaxKeyAge)
-	if _, err := v.Verify(ctx, oldToken); !errors.Is(err, ErrNotJWT) {
-		t.Fatalf("removed key after MaxKeyAge: err = %v, want ErrNotJWT", err)
-	}
-	if n := is.fetches.Load(); n != 5 {
-		t.Fatalf("%d fetches, want 5", n)
-	}
-}
-
-// TestKeySetUnavailable: the known keys keep working when a refresh fails,
-// and concurrent unknown kids share one fetch.
-func TestKeySetUnavailable(t *testing.T) {
-	k := newKey(t, "rsa", "RS256")
-	is := newIssuer(t, k)
-	now := time.Now()
-	v := is.verifier(t, &now)
-	ctx := context.Background()
-	token := k.sign(t, accessClaims(now))
-	if _, err := v.Verify(ctx, token); err != nil {
-		t.Fatal(err)
-	}
-	is.mu.Lock()
-	is.status = http.StatusBadGateway
-	is.mu.Unlock()
-	now = now.Add(DefaultMaxKeyAge)
-	if _, err := v.Verify(ctx, token); err != nil {
-		t.Fatalf("known key while the JWKS fails: %v", err)
-	}
-
-	now = now.Add(DefaultMinRefresh)
-	before := is.fetches.Load()
-	forged := newKey(t, "forged", "EdDSA").sign(t, accessClaims(now))
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			if _, err := v.Verify(ctx, forged); !errors.Is(err, ErrNotJWT) {
-				t.Errorf("err = %v", err)
+		// A flood of unknown kids: one fetch, which also brings the new key.
+		is.setKeys(oldKey, newer)
+		for range 100 {
+			if _, err := v.Verify(ctx, forged.sign(t, accessClaims(time.Now()))); !errors.Is(err, ErrNotJWT) {
+				t.Fatalf("forged kid: err = %v", err)
 			}
-		})
-	}
-	wg.Wait()
-	if n := is.fetches.Load() - before; n != 1 {
-		t.Fatalf("20 concurrent unknown kids: %d fetches, want 1", n)
-	}
+		}
+		if _, err := v.Verify(ctx, newer.sign(t, accessClaims(time.Now()))); err != nil {
+			t.Fatalf("kid published before the fetch: %v", err)
+		}
+		if n := is.fetches.Load(); n != 2 {
+			t.Fatalf("%d fetches, want 2 (at New, one for the unknown kids)", n)
+		}
+
+		// A kid published after that fetch waits for the rate limit; until
+		// then its tokens are introspected, at once: waiting for the
+		// limiter would take longer than a fetch may.
+		is.setKeys(newer, newest)
+		start := time.Now()
+		if _, err := v.Verify(ctx, newest.sign(t, accessClaims(time.Now()))); !errors.Is(err, ErrNotJWT) {
+			t.Fatalf("new kid within the rate limit: err = %v, want ErrNotJWT", err)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("an unknown kid within the rate limit waited %v", waited)
+		}
+		time.Sleep(DefaultMinRefresh)
+		if _, err := v.Verify(ctx, newest.sign(t, accessClaims(time.Now()))); err != nil {
+			t.Fatalf("new kid after the rate limit: %v", err)
+		}
+		// That fetch no longer had the old key: it stops verifying.
+		if _, err := v.Verify(ctx, oldToken); !errors.Is(err, ErrNotJWT) {
+			t.Fatalf("removed key: err = %v, want ErrNotJWT", err)
+		}
+
+		// Without any unknown kid, the background refresh brings a key back
+		// and takes it away again, each within DefaultRefreshInterval.
+		is.setKeys(oldKey, newest)
+		time.Sleep(DefaultRefreshInterval)
+		synctest.Wait()
+		if _, err := v.Verify(ctx, oldToken); err != nil {
+			t.Fatalf("old key published again: %v", err)
+		}
+		is.setKeys(newest)
+		time.Sleep(DefaultRefreshInterval)
+		synctest.Wait()
+		if _, err := v.Verify(ctx, oldToken); !errors.Is(err, ErrNotJWT) {
+			t.Fatalf("removed key after the background refresh: err = %v, want ErrNotJWT", err)
+		}
+	})
 }
 
-func TestParseKeySetSkipsWhatItCannotUse(t *testing.T) {
+// TestKeySetUnreachable: when the JWKS endpoint hangs, a token whose kid is
+// known verifies with the keys at hand without waiting for any fetch, even
+// with the key set older than its refresh interval; a token with an unknown
+// kid waits at most DefaultTimeout, and concurrent ones share one fetch.
+// A removed key keeps verifying until a fetch succeeds.
+func TestKeySetUnreachable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, removed := newKey(t, "rsa", "RS256"), newKey(t, "ec", "ES256")
+		is := &issuer{keys: []*signingKey{k, removed}}
+		v := is.bubbleVerifier(t)
+		ctx := t.Context()
+		token, removedToken := k.sign(t, accessClaims(time.Now())), removed.sign(t, accessClaims(time.Now()))
+
+		is.set(func(is *issuer) { is.hang, is.keys = true, []*signingKey{k} })
+		for round := range 3 {
+			// The set is older than its refresh interval; the background
+			// refresh waits on the endpoint.
+			time.Sleep(DefaultRefreshInterval + time.Second)
+			start := time.Now()
+			for _, tok := range []string{token, removedToken} {
+				if _, err := v.Verify(ctx, tok); err != nil {
+					t.Fatalf("round %d: known kid while the JWKS hangs: %v", round, err)
+				}
+			}
+			if waited := time.Since(start); waited != 0 {
+				t.Fatalf("round %d: a known kid waited %v for the key set", round, waited)
+			}
+		}
+
+		time.Sleep(DefaultMinRefresh)
+		before := is.fetches.Load()
+		forged := newKey(t, "forged", "EdDSA").sign(t, accessClaims(time.Now()))
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if _, err := v.Verify(ctx, forged); !errors.Is(err, ErrNotJWT) {
+					t.Errorf("err = %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if waited := time.Since(start); waited > DefaultTimeout {
+			t.Fatalf("unknown kid waited %v, want at most %v", waited, DefaultTimeout)
+		}
+		if n := is.fetches.Load() - before; n != 1 {
+			t.Fatalf("20 concurrent unknown kids: %d fetches, want 1", n)
+		}
+
+		// Reachable again: the next background refresh drops the removed key.
+		is.set(func(is *issuer) { is.hang = false })
+		time.Sleep(DefaultRefreshInterval)
+		synctest.Wait()
+		if _, err := v.Verify(ctx, removedToken); !errors.Is(err, ErrNotJWT) {
+			t.Fatalf("removed key once the JWKS answers: err = %v, want ErrNotJWT", err)
+		}
+		if _, err := v.Verify(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestKeysItCannotUse: keys of the set the verifier cannot use never verify
+// a token, whatever the token's header says: an HMAC secret, an encryption
+// key, an RSA key below 2048 bits, an EC key whose JWK names an RSA alg.
+func TestKeysItCannotUse(t *testing.T) {
 	rsaKey, ecKey, edKey := newKey(t, "rsa", "RS256"), newKey(t, "ec", "ES256"), newKey(t, "ed", "EdDSA")
-	badCurve := ecKey.jwk()
-	badCurve["kid"], badCurve["y"] = "bad-point", badCurve["x"]
-	enc := rsaKey.jwk()
-	enc["kid"], enc["use"] = "enc", "enc"
-	wrongAlg := ecKey.jwk()
-	wrongAlg["kid"], wrongAlg["alg"] = "wrong-alg", "RS256"
-	hmac := map[string]string{"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}
-	small, _ := rsa.GenerateKey(rand.Reader, 1024)
-	weak := (&signingKey{"weak", jwt.SigningMethodRS256, small}).jwk()
-	raw, _ := json.Marshal(map[string]any{"keys": []any{rsaKey.jwk(), ecKey.jwk(), edKey.jwk(), badCurve, enc, wrongAlg, hmac, weak}})
-	keys, err := parseKeySet(raw)
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kids []string
-	for kid, k := range keys {
-		kids = append(kids, kid+":"+k.alg)
+	weak := &signingKey{"weak", jwt.SigningMethodRS256, small}
+	enc := &signingKey{"enc", jwt.SigningMethodRS256, rsaKey.key}
+	encJWK := enc.jwk()
+	encJWK["use"] = "enc"
+	wrongAlg := &signingKey{"wrong-alg", jwt.SigningMethodES256, ecKey.key}
+	wrongAlgJWK := wrongAlg.jwk()
+	wrongAlgJWK["alg"] = "RS256"
+	is := newIssuer(t, rsaKey, ecKey, edKey, weak)
+	is.set(func(is *issuer) {
+		is.extra = []map[string]string{encJWK, wrongAlgJWK, {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}}
+	})
+	v := is.verifier(t, nil)
+	ctx := t.Context()
+	for _, k := range []*signingKey{rsaKey, ecKey, edKey} {
+		if _, err := v.Verify(ctx, k.sign(t, accessClaims(time.Now()))); err != nil {
+			t.Errorf("%s beside keys it cannot use: %v", k.kid, err)
+		}
 	}
-	slices.Sort(kids)
-	if want := []string{"ec:ES256", "ed:EdDSA", "rsa:RS256"}; !slices.Equal(kids, want) {
-		t.Fatalf("keys %v, want %v", kids, want)
-	}
-	if _, err := parseKeySet([]byte("<html>")); err == nil {
-		t.Fatal("HTML parsed as a key set")
+	hmac := jwt.NewWithClaims(jwt.SigningMethodHS256, accessClaims(time.Now()))
+	hmac.Header["kid"] = "hmac"
+	hmacToken, _ := hmac.SignedString([]byte("secret"))
+	for name, token := range map[string]string{
+		"RSA below 2048 bits":   weak.sign(t, accessClaims(time.Now())),
+		"encryption key":        enc.sign(t, accessClaims(time.Now())),
+		"EC key named RS256":    wrongAlg.sign(t, accessClaims(time.Now())),
+		"HMAC with the oct key": hmacToken,
+		"no kid, a key of the set": func() string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodRS256, accessClaims(time.Now()))
+			s, _ := tok.SignedString(rsaKey.key)
+			return s
+		}(),
+	} {
+		if _, err := v.Verify(ctx, token); !errors.Is(err, ErrNotJWT) {
+			t.Errorf("%s: err = %v, want ErrNotJWT", name, err)
+		}
 	}
 }

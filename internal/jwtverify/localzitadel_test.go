@@ -36,11 +36,11 @@ func testAgainstLocalZITADEL(t *testing.T, alg string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { z.Close() })
-	v, err := New(Options{Issuer: z.Issuer, ProjectID: z.ProjectID})
+	v, err := New(t.Context(), Options{Issuer: z.Issuer, ProjectID: z.ProjectID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := New(Options{Issuer: z.Issuer, ProjectID: z.OtherProjectID})
+	other, err := New(t.Context(), Options{Issuer: z.Issuer, ProjectID: z.OtherProjectID})
 	if err != nil {
 		t.Fatal(err)
 	}
