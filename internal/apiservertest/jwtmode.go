@@ -19,15 +19,15 @@ import (
 // revoked JWT passes until its exp (the trade-off the README states).
 func (h *harness) testJWTMode(t *testing.T) {
 	inst := h.inst
+	inst.ResetStats()
 	api := h.start(t, "TOKEN_VALIDATION", "jwt")
 	jwt := h.mint(t, inst.JWTReader, localzitadel.TokenOptions{})
 
 	t.Run("a JWT costs no introspection", func(t *testing.T) {
-		inst.ResetStats()
 		h.repeat(t, 20, api, "/api/private", jwt, 200, privateMessage)
 		h.wantIntrospections(t, 0)
 		if keys := inst.Stats().Keys; keys != 1 {
-			t.Fatalf("%d JWKS fetches, want 1", keys)
+			t.Fatalf("%d JWKS fetches, want 1 (at start-up)", keys)
 		}
 	})
 
@@ -42,6 +42,37 @@ func (h *harness) testJWTMode(t *testing.T) {
 		withRole := h.mint(t, inst.JWTReader, localzitadel.TokenOptions{Scopes: scopes})
 		inst.ResetStats()
 		h.repeat(t, 10, api, "/api/private-scoped", withRole, 200, scopedMessage)
+		h.wantIntrospections(t, 0)
+	})
+
+	t.Run("another project's roles never count: its app's JWT with this API's aud scope", func(t *testing.T) {
+		// A JWT as ZITADEL issues it to an application of the other project
+		// that asked for this API's aud scope and the role scope: aud holds
+		// PROJECT_ID, the generic role claim and the merged
+		// urn:zitadel:iam:org:projects:roles list read:messages of the other
+		// project, and there is no role claim of PROJECT_ID
+		// (docs/zitadel-on-the-wire.md, "Roles in a JWT").
+		opts := localzitadel.TokenOptions{Scopes: []string{"openid", "urn:zitadel:iam:org:project:role:read:messages"}}
+		foreign, err := inst.MintAppToken(inst.OtherAPI, inst.NoRole, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.secrets.Add(foreign)
+		inst.ResetStats()
+		h.expect(t, api.Get(t, "/api/private", bearer(foreign)), 200, privateMessage)
+		h.expect(t, api.Get(t, "/api/private-scoped", bearer(foreign)), 403, "insufficient_scope")
+		h.wantIntrospections(t, 1) // the JWT said nothing of this project's roles: ZITADEL is asked
+		introspecting := h.start(t)
+		h.expect(t, introspecting.Get(t, "/api/private-scoped", bearer(foreign)), 403, "insufficient_scope")
+
+		// The same shape with the role under this API's own project claim.
+		own, err := inst.MintAppToken(inst.OtherAPI, inst.JWTReader, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.secrets.Add(own)
+		inst.ResetStats()
+		h.expect(t, api.Get(t, "/api/private-scoped", bearer(own)), 200, scopedMessage)
 		h.wantIntrospections(t, 0)
 	})
 

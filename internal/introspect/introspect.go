@@ -271,6 +271,8 @@ func parse(raw []byte, projectID string) (*Result, error) {
 
 	// A role under another project's claim is not a role in this API: an
 	// answer about a token for several projects must not let it pass here.
+	// Nor is one of urn:zitadel:iam:org:projects:roles, which merges the
+	// roles of several projects (docs/zitadel-on-the-wire.md, "Roles in a JWT").
 	names := []string{roleClaim}
 	if projectID != "" {
 		names = append(names, fmt.Sprintf(projectRoleClaim, projectID))

@@ -28,6 +28,7 @@ const (
 	sampleScope          = "openid profile email urn:zitadel:iam:org:project:id:%s:aud"
 	claimRoles           = "urn:zitadel:iam:org:project:roles"
 	claimProjectRolesFmt = "urn:zitadel:iam:org:project:%s:roles"
+	claimMergedRoles     = "urn:zitadel:iam:org:projects:roles"
 )
 
 func startInstance(t *testing.T) *Instance {

@@ -80,13 +80,16 @@ func (i *Instance) introspect(app *apiApp, accessToken string) *oidc.Introspecti
 		JWTID:                           t.id,
 	}
 	info := i.userInfo(user, scopes)
-	// The calling API's project is the current project (ZITADEL's
-	// userInfo with currentProjectOnly): its roles, narrowed to the role
-	// scopes when the token asked for any, under the generic and the
-	// project-specific claim.
+	// The calling API's project is the current project and the whole role
+	// audience (ZITADEL's userInfo with currentProjectOnly): its roles,
+	// narrowed to the role scopes when the token asked for any, under the
+	// generic and the project-specific claim, and merged (of this one
+	// project) under urn:zitadel:iam:org:projects:roles, as
+	// setUserInfoRoleClaims adds it to every role assertion.
 	if roles := i.grantedRoles(user, app.projectID, requestedRoles(scopes)); roles != nil {
-		info.AppendClaims("urn:zitadel:iam:org:project:roles", roles)
+		info.AppendClaims(claimProjectRoles, roles)
 		info.AppendClaims("urn:zitadel:iam:org:project:"+app.projectID+":roles", roles)
+		info.AppendClaims(claimProjectsRoles, roles)
 	}
 	resp.SetUserInfo(info)
 	return resp

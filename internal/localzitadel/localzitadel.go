@@ -129,7 +129,8 @@ type Instance struct {
 	OrgID, OrgDomain string
 	// ProjectID is the project with the role read:messages.
 	ProjectID string
-	// OtherProjectID is a second project: its tokens are not for API.
+	// OtherProjectID is a second project, with a role read:messages of its
+	// own: its tokens are not for API, nor are its roles.
 	OtherProjectID string
 
 	// JWTAPI is the API application of ProjectID that authenticates with
@@ -148,7 +149,8 @@ type Instance struct {
 
 	// Reader has the role read:messages and opaque access tokens.
 	Reader *ServiceUser
-	// NoRole has no role and opaque access tokens.
+	// NoRole has no role in ProjectID, read:messages in OtherProjectID, and
+	// opaque access tokens.
 	NoRole *ServiceUser
 	// JWTReader has the role read:messages and JWT access tokens.
 	JWTReader *ServiceUser

@@ -71,7 +71,9 @@ func (i *Instance) provision(keys []*rsa.PrivateKey, signingAlg string) error {
 	// urn:zitadel:iam:org:project:id:zitadel:aud puts into the audience.
 	i.zitadelProjectID = ids.next()
 	main := &project{id: ids.next(), name: "introspection-examples", roles: []string{roleReadMessages}}
-	other := &project{id: ids.next(), name: "other-project"}
+	// Another project with a role of the same name: a role there must
+	// never count for the API (docs/zitadel-on-the-wire.md, "Roles in a JWT").
+	other := &project{id: ids.next(), name: "other-project", roles: []string{roleReadMessages}}
 	i.ProjectID, i.OtherProjectID = main.id, other.id
 	i.projects = map[string]*project{main.id: main, other.id: other}
 
@@ -100,6 +102,7 @@ func (i *Instance) provision(keys []*rsa.PrivateKey, signingAlg string) error {
 			return err
 		}
 	}
+	i.users[i.NoRole.UserID].roles[other.id] = []string{roleReadMessages}
 
 	i.EnvFile, err = i.WriteEnv(".env", i.Reader, "http://localhost:5000")
 	return err

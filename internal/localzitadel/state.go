@@ -106,6 +106,7 @@ type savedToken struct {
 	IssuedAt  time.Time `json:"issuedAt"`
 	ExpiresAt time.Time `json:"expiresAt"`
 	PAT       bool      `json:"pat,omitempty"`
+	Project   string    `json:"project,omitempty"`
 }
 
 // snapshot returns the instance's state. Tokens that can no longer be
@@ -156,7 +157,7 @@ func (i *Instance) snapshot() (*savedState, error) {
 	for _, t := range i.tokens.byID {
 		if t.active(now) {
 			s.Tokens = append(s.Tokens, savedToken{ID: t.id, Opaque: t.opaque, UserID: t.userID, ClientID: t.clientID,
-				Audience: t.audience, Scopes: t.scopes, AMR: t.amr, IssuedAt: t.issuedAt, ExpiresAt: t.expiresAt, PAT: t.pat})
+				Audience: t.audience, Scopes: t.scopes, AMR: t.amr, IssuedAt: t.issuedAt, ExpiresAt: t.expiresAt, PAT: t.pat, Project: t.project})
 		}
 	}
 	i.tokens.mu.Unlock()
@@ -368,7 +369,7 @@ func (i *Instance) restore() error {
 	}
 	for _, t := range s.Tokens {
 		i.tokens.add(&token{id: t.ID, opaque: t.Opaque, userID: t.UserID, clientID: t.ClientID, audience: t.Audience,
-			scopes: t.Scopes, amr: t.AMR, issuedAt: t.IssuedAt, expiresAt: t.ExpiresAt, pat: t.PAT})
+			scopes: t.Scopes, amr: t.AMR, issuedAt: t.IssuedAt, expiresAt: t.ExpiresAt, pat: t.PAT, project: t.Project})
 	}
 	i.mgmt.orgOwners = map[string]bool{}
 	for _, id := range s.OrgOwners {

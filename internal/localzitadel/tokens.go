@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -33,6 +34,11 @@ const (
 	scopeProjectAudSuffix = ":aud"
 	scopeProjectRole      = "urn:zitadel:iam:org:project:role:"
 	scopeAllProjectsRoles = "urn:zitadel:iam:org:projects:roles"
+
+	claimProjectRoles = "urn:zitadel:iam:org:project:roles"
+	// claimProjectsRoles is ZITADEL's ClaimProjectsRoles (the same name as
+	// the scope): the roles of every project of the role audience, merged.
+	claimProjectsRoles = "urn:zitadel:iam:org:projects:roles"
 )
 
 // token is an issued access token, as the issuer remembers it. JWT access
@@ -50,6 +56,10 @@ type token struct {
 	expiresAt time.Time
 	revoked   bool
 	pat       bool
+	// project is the project of the application that asked for the token,
+	// ZITADEL's "current project" (requestProjectID): "" for a service
+	// user's own grants, which belong to no application.
+	project string
 }
 
 // The amr of a token by how its user authenticated (ZITADEL's amr.go maps
@@ -173,6 +183,7 @@ func (i *Instance) verifyAccessTokenJWT(accessToken string) (jti string, err err
 type issueRequest struct {
 	user     *serviceUser
 	clientID string   // client_id of the token: the user name, for both grants
+	project  string   // the project of the application that asks, if one does (MintAppToken)
 	scopes   []string // already filtered to the allowed ones
 	amr      []string
 	lifetime time.Duration
@@ -193,6 +204,12 @@ func (i *Instance) issue(r issueRequest) (*oidc.AccessTokenResponse, error) {
 		amr:       r.amr,
 		issuedAt:  now,
 		expiresAt: now.Add(r.lifetime),
+		project:   r.project,
+	}
+	if r.project != "" {
+		// An application's token is for the application and its project,
+		// and for the projects of its aud scopes (zitadel/zitadel#7345).
+		t.audience = append([]string{r.clientID, r.project}, slices.DeleteFunc(t.audience, func(id string) bool { return id == r.project })...)
 	}
 	if r.lifetime < 0 {
 		// An already expired token (MintToken) was issued before it expired.
@@ -201,7 +218,7 @@ func (i *Instance) issue(r issueRequest) (*oidc.AccessTokenResponse, error) {
 
 	var accessToken string
 	var err error
-	if r.user.jwtAccessTokens {
+	if r.user.jwtAccessTokens || r.project != "" {
 		accessToken, err = i.accessTokenJWT(t, r.user)
 	} else {
 		// Current ZITADEL's opaque tokens are compact JWEs: five parts.
@@ -293,11 +310,15 @@ func requestedRoles(scopes []string) []string {
 }
 
 // addTokenRoleClaims adds to a token's claims (JWT access token, id token,
-// a userinfo answer) the roles its scope asked for, for each project of its
-// audience, under the project-specific claim only: ZITADEL's userInfo
-// (internal/api/oidc/userinfo.go, prepareRoles and assertRoles). A service
-// user is no application of a project, so there is no "current project"
-// and no generic claim; without role scopes there are no role claims.
+// a userinfo answer) the roles its scope asked for, as ZITADEL's userInfo
+// (internal/api/oidc/userinfo.go: prepareRoles, assertRolesV2,
+// setUserInfoRoleClaims): for each project of the role audience (the
+// projects of the aud scopes and the current project) the project-specific
+// claim; the generic claim for the current project, the project of the
+// application that asked for the token, whichever project the token is for;
+// and urn:zitadel:iam:org:projects:roles, all of them merged. A service user
+// asking for itself is no application of a project: no current project, no
+// generic claim. Without role scopes there are no role claims.
 //
 // The scope urn:zitadel:iam:org:projects:roles asks for every granted role
 // of the audience's projects (prepareRoles).
@@ -306,10 +327,18 @@ func (i *Instance) addTokenRoleClaims(claims map[string]any, user *serviceUser, 
 	if len(requested) == 0 && !slices.Contains(t.scopes, scopeAllProjectsRoles) {
 		return
 	}
+	merged := map[string]map[string]string{}
 	for _, projectID := range t.audience {
 		if roles := i.grantedRoles(user, projectID, requested); roles != nil {
 			claims["urn:zitadel:iam:org:project:"+projectID+":roles"] = roles
+			maps.Copy(merged, roles)
 		}
+	}
+	if roles := i.grantedRoles(user, t.project, requested); t.project != "" && roles != nil {
+		claims[claimProjectRoles] = roles
+	}
+	if len(merged) > 0 {
+		claims[claimProjectsRoles] = merged
 	}
 }
 
@@ -441,6 +470,12 @@ type TokenOptions struct {
 // MintToken issues an access token for u directly, as the token endpoint
 // would (opaque or JWT per user), without a request.
 func (i *Instance) MintToken(u *ServiceUser, o TokenOptions) (string, error) {
+	return i.mint(u, o, "", "")
+}
+
+// mint issues a token for u, asked for by the application clientID of
+// project, or by u itself when project is "".
+func (i *Instance) mint(u *ServiceUser, o TokenOptions, clientID, project string) (string, error) {
 	if u == nil {
 		return "", errors.New("localzitadel: MintToken: no service user")
 	}
@@ -468,12 +503,32 @@ func (i *Instance) MintToken(u *ServiceUser, o TokenOptions) (string, error) {
 	if lifetime == 0 {
 		lifetime = i.accessTokenLifetime
 	}
-	resp, err := i.issue(issueRequest{user: user, clientID: user.userName, scopes: scopes, amr: amrPassword, lifetime: lifetime})
+	if clientID == "" {
+		clientID = user.userName
+	}
+	resp, err := i.issue(issueRequest{user: user, clientID: clientID, project: project, scopes: scopes, amr: amrPassword, lifetime: lifetime})
 	if err != nil {
 		return "", fmt.Errorf("localzitadel: MintToken: %w", err)
 	}
 	i.changed()
 	return resp.AccessToken, nil
+}
+
+// MintAppToken issues a JWT access token for u as ZITADEL issues one when an
+// application of app's project (a web or native app with JWT access tokens;
+// app stands in for it) asks for u's token with the scopes of o: client_id
+// app's client id, aud that and its project plus the projects of o's aud
+// scopes, and the generic role claim for app's project. With
+// o.ProjectIDs = [ProjectID] it is a token for the API that another
+// project's application obtained: the case of docs/zitadel-on-the-wire.md,
+// "Roles in a JWT". A test hook: the token endpoint here serves service
+// users only.
+func (i *Instance) MintAppToken(app App, u *ServiceUser, o TokenOptions) (string, error) {
+	a := i.appByClientID(app.ClientID)
+	if a == nil {
+		return "", fmt.Errorf("localzitadel: MintAppToken: unknown application %s", app.ClientID)
+	}
+	return i.mint(u, o, a.clientID, a.projectID)
 }
 
 // Revoke revokes an access token or PAT (a PAT is revoked by deleting it

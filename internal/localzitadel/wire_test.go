@@ -203,6 +203,85 @@ func TestAllProjectsRolesScope(t *testing.T) {
 	}
 }
 
+// setUserInfoRoleClaims (userinfo.go) adds urn:zitadel:iam:org:projects:roles
+// (ClaimProjectsRoles, zitadel/zitadel#9861) to every role assertion: the
+// roles of all projects of the role audience, merged into one object. A
+// service user asking for itself has no current project: no generic claim.
+func TestProjectsRolesClaim(t *testing.T) {
+	z := startInstance(t)
+	grant := `{"read:messages":{"` + z.OrgID + `":"` + z.OrgDomain + `"}}`
+	scope := scopeFor(z.ProjectID) + " urn:zitadel:iam:org:project:id:" + z.OtherProjectID + ":aud urn:zitadel:iam:org:project:role:read:messages"
+	for _, u := range []*ServiceUser{z.JWTReader, z.NoRole} {
+		r := jwtGrant(t, z, userAssertion(t, z, u), scope)
+		access := r.str(t, "access_token")
+		info := get(t, z.UserInfoURL, "Bearer "+access).json(t)
+		for name, claims := range map[string]map[string]any{"userinfo": info, "id token": verifyIDToken(t, z, r.str(t, "id_token"))} {
+			if got := jsonString(t, claims[claimMergedRoles]); got != grant {
+				t.Errorf("%s, %s: %s = %s, want %s", u.UserName, name, claimMergedRoles, got, grant)
+			}
+			if _, ok := claims[claimRoles]; ok {
+				t.Errorf("%s, %s: a generic role claim without an application: %v", u.UserName, name, claims)
+			}
+		}
+	}
+	// NoRole holds read:messages in the other project only; the API's
+	// introspection has no role claim of any kind for it.
+	token := accessTokenWithScope(t, z, z.NoRole, scope)
+	m := introspectBasic(t, z, z.BasicAPI, token).json(t)
+	for _, name := range []string{claimRoles, claimMergedRoles, fmt.Sprintf(claimProjectRolesFmt, z.ProjectID), fmt.Sprintf(claimProjectRolesFmt, z.OtherProjectID)} {
+		if _, ok := m[name]; ok || m["active"] != true {
+			t.Errorf("introspection by the API of NoRole's token: %s present (%v)", name, m)
+		}
+	}
+	// The API's introspection of a token with the role: the merged claim
+	// holds the API's project alone.
+	m = introspectBasic(t, z, z.BasicAPI, accessTokenWithScope(t, z, z.Reader, scope)).json(t)
+	if got := jsonString(t, m[claimMergedRoles]); got != grant {
+		t.Errorf("introspection: %s = %s, want %s", claimMergedRoles, got, grant)
+	}
+}
+
+// MintAppToken: a JWT as ZITADEL issues it when an application of another
+// project asks for the API's aud scope and a role scope (token.go createJWT,
+// userinfo.go setUserInfoRoleClaims with requestProjectID the application's
+// project): the generic claim holds the roles in the application's project.
+func TestMintAppToken(t *testing.T) {
+	z := startInstance(t)
+	grant := `{"read:messages":{"` + z.OrgID + `":"` + z.OrgDomain + `"}}`
+	scopes := []string{"openid", "urn:zitadel:iam:org:project:role:read:messages"}
+	for _, tc := range []struct {
+		user                   *ServiceUser
+		generic, own, otherPrj bool
+	}{
+		{z.NoRole, true, false, true},
+		{z.JWTReader, false, true, false},
+	} {
+		token, err := z.MintAppToken(z.OtherAPI, tc.user, TokenOptions{ProjectIDs: []string{z.ProjectID}, Scopes: scopes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := verifyJWT(t, z, token)
+		if jsonString(t, c["aud"]) != jsonString(t, []string{z.OtherAPI.ClientID, z.OtherProjectID, z.ProjectID}) || c["client_id"] != z.OtherAPI.ClientID {
+			t.Errorf("%s: aud %v, client_id %v", tc.user.UserName, c["aud"], c["client_id"])
+		}
+		for name, want := range map[string]bool{
+			claimRoles: tc.generic, fmt.Sprintf(claimProjectRolesFmt, z.ProjectID): tc.own,
+			fmt.Sprintf(claimProjectRolesFmt, z.OtherProjectID): tc.otherPrj, claimMergedRoles: true,
+		} {
+			if _, ok := c[name]; ok != want {
+				t.Errorf("%s: %s present %v, want %v", tc.user.UserName, name, ok, want)
+			} else if ok && jsonString(t, c[name]) != grant {
+				t.Errorf("%s: %s = %s", tc.user.UserName, name, jsonString(t, c[name]))
+			}
+		}
+		// Introspection by the API answers for the API's project only.
+		m := introspectBasic(t, z, z.BasicAPI, token).json(t)
+		if _, ok := m[claimRoles]; m["active"] != true || ok != tc.own {
+			t.Errorf("%s: introspection %v, want active with roles %v", tc.user.UserName, m, tc.own)
+		}
+	}
+}
+
 // Active introspection answers carry auth_time and amr (RFC 8176): "pwd"
 // for client_credentials, none for the JWT bearer grant (amr.go,
 // AuthMethodTypesToAMR); updated_at with the profile scope. The id token
