@@ -23,8 +23,12 @@ func routes(guard *apiserver.Guard, logger *slog.Logger) http.Handler {
 	r.NotFound(apiserver.NotFound)
 	r.MethodNotAllowed(apiserver.MethodNotAllowed)
 
-	// Where a client learns which ZITADEL issues tokens for this API (RFC 9728).
-	r.Get(apiserver.ResourceMetadataPath, guard.ResourceMetadata)
+	// Where a client learns which ZITADEL issues tokens for this API and
+	// which scopes to ask for (RFC 9728): for the API, and for each
+	// protected route with the roles it requires.
+	r.Get(apiserver.ResourceMetadataPath, guard.ResourceMetadata())
+	r.Get(apiserver.ResourceMetadataPath+api.RoutePrivate, guard.ResourceMetadata())
+	r.Get(apiserver.ResourceMetadataPath+api.RoutePrivateScoped, guard.ResourceMetadata(api.RoleReadMessages))
 	r.Get(api.RoutePublic, reply(api.PublicMessage))
 	r.With(guard.RequireToken).Get(api.RoutePrivate, private())
 	r.With(guard.RequireToken, guard.RequireRole(api.RoleReadMessages)).

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -43,9 +44,13 @@ type Guard struct {
 	// the authorization server of this API (RFC 9728).
 	Issuer string
 	// Resource is the API's URL as its clients call it, e.g.
-	// https://api.example.com: the resource of its metadata (RFC 9728).
-	// Empty: the scheme and Host of each request.
+	// https://api.example.com: the origin of the resources of its metadata
+	// (RFC 9728). Empty: the scheme and Host of each request, which a forged
+	// Host header changes; production sets it (RESOURCE_URL).
 	Resource string
+	// ProjectID is the API's project (PROJECT_ID), optional: its metadata
+	// then names the aud scope a client must ask ZITADEL for.
+	ProjectID string
 	// Realm names the protected API in WWW-Authenticate (RFC 6750 §3).
 	Realm string
 	// CredentialsHint names the settings to check when ZITADEL rejects the
@@ -189,7 +194,7 @@ func (g *Guard) bearerToken(w http.ResponseWriter, r *http.Request) (string, boo
 	switch {
 	case len(values) == 0:
 		// No error attribute: the client may not know it needs a token (RFC 6750 §3.1).
-		w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", resource_metadata="`+g.resource(r)+ResourceMetadataPath+`"`)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", resource_metadata="`+g.metadataURL(r)+`"`)
 		WriteError(w, http.StatusUnauthorized, "missing_token", "This route needs an access token: send Authorization: Bearer <token>.")
 		return "", false
 	case len(values) > 1:
@@ -295,7 +300,7 @@ func rejectedAttrs(r *introspect.RejectedError) []any {
 // §3, which points to the API's resource metadata (RFC 9728 §5.1).
 func (g *Guard) challenge(w http.ResponseWriter, r *http.Request, status int, code, description string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", error="`+code+`", error_description="`+description+
-		`", resource_metadata="`+g.resource(r)+ResourceMetadataPath+`"`)
+		`", resource_metadata="`+g.metadataURL(r)+`"`)
 	WriteError(w, status, code, description)
 }
 
@@ -307,32 +312,61 @@ func (g *Guard) logger() *slog.Logger {
 }
 
 // ResourceMetadataPath is where an API publishes its OAuth 2.0 Protected
-// Resource Metadata (RFC 9728 §3).
+// Resource Metadata (RFC 9728 §3): at this path for the API as a whole, and
+// with a route's path appended for that route (§3.1), e.g.
+// /.well-known/oauth-protected-resource/api/private for /api/private.
 const ResourceMetadataPath = "/.well-known/oauth-protected-resource"
 
-// ResourceMetadata serves the API's protected resource metadata (RFC 9728):
-// the resource, the authorization server that issues its tokens (the ZITADEL
-// instance) and that tokens go in the Authorization header. Clients such as
-// MCP clients discover from it where to get a token, following the
-// resource_metadata of a 401's challenge.
-func (g *Guard) ResourceMetadata(w http.ResponseWriter, r *http.Request) {
-	WriteJSON(w, http.StatusOK, resourceMetadata{
-		Resource:               g.resource(r),
-		AuthorizationServers:   []string{g.Issuer},
-		BearerMethodsSupported: []string{"header"},
-	})
+// ResourceMetadata serves the protected resource metadata (RFC 9728) of the
+// route whose path follows ResourceMetadataPath in the request, or of the
+// API as a whole at ResourceMetadataPath itself: the resource, the
+// authorization server that issues its tokens (the ZITADEL instance), that
+// tokens go in the Authorization header, and, when ProjectID is set, the
+// scopes a client asks ZITADEL for, plus the scopes of roles, the roles the
+// route requires. Clients such as MCP clients follow the resource_metadata
+// of a 401's challenge here, and discard the answer unless its resource is
+// the URL they called (§3.3): each route the guard protects gets its own.
+func (g *Guard) ResourceMetadata(roles ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		m := resourceMetadata{
+			Resource:               g.resource(r) + strings.TrimPrefix(r.URL.EscapedPath(), ResourceMetadataPath),
+			AuthorizationServers:   []string{g.Issuer},
+			BearerMethodsSupported: []string{"header"},
+			ResourceName:           g.Realm,
+		}
+		if g.ProjectID != "" {
+			// Without the aud scope ZITADEL issues tokens this API's
+			// introspection answers inactive. A role scope puts the role
+			// into a JWT access token; it narrows, never grants, a role.
+			m.ScopesSupported = []string{"openid", "urn:zitadel:iam:org:project:id:" + g.ProjectID + ":aud"}
+			for _, role := range roles {
+				m.ScopesSupported = append(m.ScopesSupported, "urn:zitadel:iam:org:project:role:"+role)
+			}
+		}
+		WriteJSON(w, http.StatusOK, m)
+	}
 }
 
 type resourceMetadata struct {
 	Resource               string   `json:"resource"`
 	AuthorizationServers   []string `json:"authorization_servers"`
+	ScopesSupported        []string `json:"scopes_supported,omitempty"`
 	BearerMethodsSupported []string `json:"bearer_methods_supported"`
+	ResourceName           string   `json:"resource_name,omitempty"`
 }
 
-// resource is the API's URL: Resource, else the URL the client called,
-// minus the path (the resource identifier of RFC 9728 §1.2 is the URL its
-// metadata is fetched from, minus the well-known path). Behind a proxy that
-// terminates TLS, the scheme the API sees is http: set Resource there.
+// metadataURL is the URL of the metadata of the route r called (RFC 9728
+// §3.1: the well-known path inserted between the origin and the path).
+func (g *Guard) metadataURL(r *http.Request) string {
+	return g.resource(r) + ResourceMetadataPath + r.URL.EscapedPath()
+}
+
+// resource is the API's origin: Resource, else the one the client called
+// (RFC 9728 §1.2: the resource identifier is the URL its metadata is
+// fetched from, minus the well-known path). Behind a proxy that terminates
+// TLS, the scheme the API sees is http: set Resource there. A request
+// without Host (HTTP/1.0) gets the address the API listens on, never an
+// empty host.
 func (g *Guard) resource(r *http.Request) string {
 	if g.Resource != "" {
 		return g.Resource
@@ -341,5 +375,12 @@ func (g *Guard) resource(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	host := r.Host
+	if host == "" {
+		host = "localhost"
+		if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			host = addr.String()
+		}
+	}
+	return scheme + "://" + host
 }

@@ -54,9 +54,9 @@ func scopedRoute(g *Guard) http.Handler {
 	return mux
 }
 
-// metadataParam ends every challenge: where the API's resource metadata is
-// (RFC 9728 §5.1), at the host the request was sent to.
-const metadataParam = `, resource_metadata="http://example.com/.well-known/oauth-protected-resource"`
+// metadataParam ends every challenge: where the resource metadata of the
+// route called is (RFC 9728 §3.1, §5.1), at the host the request was sent to.
+const metadataParam = `, resource_metadata="http://example.com/.well-known/oauth-protected-resource/api/private-scoped"`
 
 const scopedMessage = "Private, scoped route - You need to be authenticated and have the role read:messages to see this."
 

@@ -187,6 +187,12 @@ func Serve(ctx context.Context, s Settings, h http.Handler, logger *slog.Logger,
 	logger.Info("introspection", "url", s.IntrospectionURL, "project_id", s.ProjectID, "cache_ttl", s.CacheTTL,
 		"timeout", s.Timeout, "max_in_flight", s.MaxInFlight, "token_validation", s.TokenValidation)
 	logger.Info("listening", "addr", ln.Addr().String())
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && s.ResourceURL == "" && !a.IP.IsLoopback() {
+		// Reachable from other hosts, the metadata's resource (RFC 9728) and
+		// every challenge's resource_metadata echo the Host header a client sends.
+		logger.Warn("RESOURCE_URL is not set: the resource metadata names whatever host a client sends; set RESOURCE_URL to the API's public URL, e.g. https://api.example.com",
+			"addr", ln.Addr().String())
+	}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 
 	select {

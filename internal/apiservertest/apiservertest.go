@@ -178,9 +178,9 @@ type Answer struct {
 	Status int
 	Header http.Header
 	Body   map[string]string // {"message"} or {"code","description"}
-	// base is the URL of the API that answered, for the resource_metadata
-	// of its challenges.
-	base string
+	// base is the URL of the API that answered and path the route called,
+	// for the resource_metadata of its challenges.
+	base, path string
 }
 
 // Get calls path on the server with the given Authorization header values
@@ -225,7 +225,7 @@ func (s *Server) DoContext(ctx context.Context, path string, authorization ...st
 	if err != nil {
 		return Answer{}, err
 	}
-	a := Answer{Status: resp.StatusCode, Header: resp.Header, base: s.URL}
+	a := Answer{Status: resp.StatusCode, Header: resp.Header, base: s.URL, path: req.URL.EscapedPath()}
 	if err := json.Unmarshal(raw, &a.Body); err != nil {
 		return Answer{}, fmt.Errorf("GET %s: %d with body %q, not JSON: %w", path, resp.StatusCode, raw, err)
 	}
@@ -249,8 +249,9 @@ func (a Answer) Check(realm string, status int, want string) error {
 		return fmt.Errorf("body %v, want code %s and a description", a.Body, want)
 	}
 	challenge := ""
-	// Every challenge points to the API's resource metadata (RFC 9728 §5.1).
-	metadata := fmt.Sprintf(`, resource_metadata="%s/.well-known/oauth-protected-resource"`, a.base)
+	// Every challenge points to the resource metadata of the route called
+	// (RFC 9728 §3.1, §5.1).
+	metadata := fmt.Sprintf(`, resource_metadata="%s/.well-known/oauth-protected-resource%s"`, a.base, a.path)
 	switch {
 	case want == "missing_token":
 		challenge = fmt.Sprintf(`Bearer realm=%q`, realm) + metadata

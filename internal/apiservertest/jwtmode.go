@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -125,35 +128,112 @@ func (h *harness) testJWTMode(t *testing.T) {
 }
 
 // testResourceMetadata reads the API's protected resource metadata (RFC 9728)
-// where a 401's challenge points: by default the URL the client called, and
-// RESOURCE_URL when it is set (an API behind a proxy that terminates TLS).
+// where a 401's or 403's challenge points, as a strict client does: the
+// metadata of the route called, whose resource is the URL the client
+// called (§3.3), by default from the request, and RESOURCE_URL's origin
+// when it is set (an API behind a proxy that terminates TLS); and the
+// origin-level document.
 func (h *harness) testResourceMetadata(t *testing.T) {
+	aud := "urn:zitadel:iam:org:project:id:" + h.inst.ProjectID + ":aud"
 	for _, resourceURL := range []string{"", "https://api.example.com/"} {
 		t.Run("RESOURCE_URL="+resourceURL, func(t *testing.T) {
 			api := h.start(t, "RESOURCE_URL", resourceURL)
-			resource := strings.TrimSuffix(cmp.Or(resourceURL, api.URL), "/")
-			challenge := api.Get(t, "/api/private").Header.Get("WWW-Authenticate")
-			want := `resource_metadata="` + resource + `/.well-known/oauth-protected-resource"`
-			if !strings.HasSuffix(challenge, want) {
-				t.Fatalf("WWW-Authenticate %q does not end in %s", challenge, want)
+			origin := strings.TrimSuffix(cmp.Or(resourceURL, api.URL), "/")
+			noRole := h.mint(t, h.inst.NoRole, localzitadel.TokenOptions{})
+			for _, tc := range []struct {
+				route, authorization string
+				scopes               []string
+			}{
+				{"/api/private", "", []string{"openid", aud}},
+				{"/api/private-scoped", bearer(noRole), []string{"openid", aud, "urn:zitadel:iam:org:project:role:read:messages"}},
+			} {
+				a := api.Get(t, tc.route, tc.authorization)
+				want := `resource_metadata="` + origin + `/.well-known/oauth-protected-resource` + tc.route + `"`
+				if challenge := a.Header.Get("WWW-Authenticate"); a.Status/100 != 4 || !strings.HasSuffix(challenge, want) {
+					t.Fatalf("%s: %d, WWW-Authenticate %q does not end in %s", tc.route, a.Status, challenge, want)
+				}
+				// The metadata is where the API serves it, whatever its resource.
+				h.wantMetadata(t, api.URL+"/.well-known/oauth-protected-resource"+tc.route, origin+tc.route, tc.scopes)
 			}
-			// The metadata is where the API serves it, whatever its resource.
-			resp, err := client.Get(api.URL + "/.well-known/oauth-protected-resource")
+			h.wantMetadata(t, api.URL+"/.well-known/oauth-protected-resource", origin, []string{"openid", aud})
+		})
+	}
+
+	t.Run("without PROJECT_ID, no scopes_supported", func(t *testing.T) {
+		env := h.env(h.inst)
+		delete(env, "PROJECT_ID")
+		api := Start(t, h.sample, env, h.secrets)
+		h.wantMetadata(t, api.URL+"/.well-known/oauth-protected-resource/api/private", api.URL+"/api/private", nil)
+	})
+
+	t.Run("an HTTP/1.0 request without Host gets the address the API listens on", func(t *testing.T) {
+		api := h.start(t)
+		addr := strings.TrimPrefix(api.URL, "http://")
+		for path, want := range map[string]string{
+			"/api/private": `resource_metadata="` + api.URL + `/.well-known/oauth-protected-resource/api/private"`,
+			"/.well-known/oauth-protected-resource/api/private": `"resource":"` + api.URL + `/api/private"`,
+		} {
+			conn, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer resp.Body.Close()
-			var m struct {
-				Resource             string   `json:"resource"`
-				AuthorizationServers []string `json:"authorization_servers"`
-				BearerMethods        []string `json:"bearer_methods_supported"`
+			fmt.Fprintf(conn, "GET %s HTTP/1.0\r\n\r\n", path)
+			raw, err := io.ReadAll(conn)
+			conn.Close()
+			if err != nil {
+				t.Fatal(err)
 			}
-			if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
-				t.Fatalf("%d, %v", resp.StatusCode, err)
+			if !strings.Contains(string(raw), want) || strings.Contains(string(raw), "http:///") {
+				t.Errorf("GET %s HTTP/1.0 without Host answered:\n%s\nwant %s", path, raw, want)
 			}
-			if m.Resource != resource || !slices.Equal(m.AuthorizationServers, []string{h.inst.Issuer}) || !slices.Equal(m.BearerMethods, []string{"header"}) {
-				t.Fatalf("metadata %+v, want resource %s, authorization_servers [%s], bearer_methods_supported [header]", m, resource, h.inst.Issuer)
+		}
+	})
+
+	t.Run("listening beyond loopback without RESOURCE_URL is logged", func(t *testing.T) {
+		for addr, warned := range map[string]bool{"0.0.0.0:0": true, "127.0.0.1:0": false} {
+			ctx, cancel := context.WithCancel(t.Context())
+			stdout, ready := Listening()
+			var stderr syncBuffer
+			done := make(chan error, 1)
+			go func() {
+				done <- h.sample.Run(ctx, []string{h.sample.Name, "-addr", addr, "-env", emptyEnvFile(t)}, getenv(h.env(h.inst)), stdout, &stderr)
+			}()
+			select {
+			case <-ready:
+			case err := <-done:
+				t.Fatalf("%s: %v", addr, err)
 			}
-		})
+			cancel()
+			<-done
+			if got := strings.Contains(stderr.String(), "RESOURCE_URL is not set"); got != warned {
+				t.Errorf("-addr %s: warning logged %v, want %v:\n%s", addr, got, warned, stderr.String())
+			}
+		}
+	})
+}
+
+// wantMetadata fetches the resource metadata at url and checks what a
+// client relies on; no scopes_supported when scopes is nil.
+func (h *harness) wantMetadata(t *testing.T, url, resource string, scopes []string) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+		BearerMethods        []string `json:"bearer_methods_supported"`
+		Scopes               []string `json:"scopes_supported"`
+		ResourceName         string   `json:"resource_name"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d, %v", url, resp.StatusCode, err)
+	}
+	if m.Resource != resource || !slices.Equal(m.AuthorizationServers, []string{h.inst.Issuer}) || !slices.Equal(m.BearerMethods, []string{"header"}) ||
+		!slices.Equal(m.Scopes, scopes) || m.ResourceName != h.sample.Name {
+		t.Fatalf("%s: metadata %+v, want resource %s, authorization_servers [%s], bearer_methods_supported [header], scopes_supported %v, resource_name %s",
+			url, m, resource, h.inst.Issuer, scopes, h.sample.Name)
 	}
 }

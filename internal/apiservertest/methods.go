@@ -25,7 +25,7 @@ func (h *harness) testMethods(t *testing.T) {
 		{http.MethodDelete, "/api/private", token, 405, "GET, HEAD", ""},
 		{http.MethodPut, "/api/private-scoped", "", 405, "GET, HEAD", ""},
 		{http.MethodHead, "/api/public", "", 200, "", ""},
-		{http.MethodHead, "/api/private", "", 401, "", fmt.Sprintf("Bearer realm=%q, resource_metadata=%q", h.sample.Name, s.URL+"/.well-known/oauth-protected-resource")},
+		{http.MethodHead, "/api/private", "", 401, "", fmt.Sprintf("Bearer realm=%q, resource_metadata=%q", h.sample.Name, s.URL+"/.well-known/oauth-protected-resource/api/private")},
 		{http.MethodHead, "/api/private-scoped", token, 200, "", ""},
 		{http.MethodHead, "/api/nothing-here", "", 404, "", ""},
 	} {
