@@ -72,8 +72,11 @@ fi
 
 cd "$root"
 old=$(go list -m)
-# The copy gets the same versions of the three libraries as this repository.
-requires=$(go list -m -f '{{.Path}}@{{.Version}}' github.com/joho/godotenv github.com/golang-jwt/jwt/v5 github.com/go-chi/chi/v5)
+# The copy gets the same versions of the libraries as this repository: the
+# three of the cards, and keyfunc with what it needs (a newer golang.org/x/time
+# would ask for a newer Go). go mod tidy drops those a sample does not use.
+requires=$(go list -m -f '{{.Path}}@{{.Version}}' github.com/joho/godotenv github.com/golang-jwt/jwt/v5 github.com/go-chi/chi/v5 \
+	github.com/MicahParks/keyfunc/v3 github.com/MicahParks/jwkset golang.org/x/time)
 
 # The sample's own files: its Go sources (not tests: they need the local
 # issuer, which stays here), README and .env.example.
@@ -135,9 +138,9 @@ cat >"$dest/.gitignore" <<'IGNORE'
 IGNORE
 
 cd "$dest"
-# The samples need Go 1.24 (log/slog.DiscardHandler, ...), not this
+# The samples need Go 1.25 (MicahParks/keyfunc/v3 requires it), not this
 # repository's newer go line, which the local issuer's library sets.
-go mod edit -go=1.24
+go mod edit -go=1.25
 for r in $requires; do
 	go mod edit -require="$r"
 done
