@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -302,6 +303,7 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 		needsOwn bool // needs the local ZITADEL
 		// jwtWant, when not 0, is the answer of an API in jwt mode.
 		jwtWant int
+		route   string // "" is /api/private
 	}
 	var reader, jwtReader *localzitadel.ServiceUser
 	if z != nil {
@@ -325,23 +327,29 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 	}
 	fixed := func(h string) func() (string, error) { return func() (string, error) { return h, nil } }
 	cases := []negative{
-		{"no token", fixed(""), http.StatusUnauthorized, "missing_token", false, 0},
-		{"garbage token", fixed("Bearer not-a-token-at-all"), http.StatusUnauthorized, "invalid_token", false, 0},
-		{"malformed header", fixed("Basic dXNlcjpwYXNz"), http.StatusBadRequest, "invalid_request", false, 0},
-		{"revoked token", mint(localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", true, 0},
-		{"expired token", mint(localzitadel.TokenOptions{Lifetime: -time.Minute}, nil), http.StatusUnauthorized, "invalid_token", true, 0},
-		{"token for another project", mint(localzitadel.TokenOptions{ProjectIDs: []string{otherProject}}, nil), http.StatusUnauthorized, "invalid_token", true, 0},
+		{"no token", fixed(""), http.StatusUnauthorized, "missing_token", false, 0, ""},
+		{"garbage token", fixed("Bearer not-a-token-at-all"), http.StatusUnauthorized, "invalid_token", false, 0, ""},
+		{"malformed header", fixed("Basic dXNlcjpwYXNz"), http.StatusBadRequest, "invalid_request", false, 0, ""},
+		{"revoked token", mint(localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", true, 0, ""},
+		{"expired token", mint(localzitadel.TokenOptions{Lifetime: -time.Minute}, nil), http.StatusUnauthorized, "invalid_token", true, 0, ""},
+		{"token for another project", mint(localzitadel.TokenOptions{ProjectIDs: []string{otherProject}}, nil), http.StatusUnauthorized, "invalid_token", true, 0, ""},
 		// The trade-off of jwt mode: ZITADEL is not asked, so a revoked JWT
 		// passes until its exp.
-		{"revoked JWT", mintFor(&jwtReader, localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", true, http.StatusOK},
-		{"expired JWT", mintFor(&jwtReader, localzitadel.TokenOptions{Lifetime: -2 * time.Minute}, nil), http.StatusUnauthorized, "invalid_token", true, 0},
+		{"revoked JWT", mintFor(&jwtReader, localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", true, http.StatusOK, ""},
+		{"expired JWT", mintFor(&jwtReader, localzitadel.TokenOptions{Lifetime: -2 * time.Minute}, nil), http.StatusUnauthorized, "invalid_token", true, 0, ""},
+		// Another project's application asked for this API's aud scope:
+		// its JWT's generic role claim lists read:messages of that project.
+		{"another project's role", func() (string, error) {
+			tok, err := z.MintAppToken(z.OtherAPI, z.NoRole, localzitadel.TokenOptions{Scopes: []string{"openid", "urn:zitadel:iam:org:project:role:read:messages"}})
+			return "Bearer " + tok, err
+		}, http.StatusForbidden, "insufficient_scope", true, 0, "/api/private-scoped"},
 	}
 	var rows []row
-	newRow := func(n int, in apiSetup, name string, want int, code string) row {
-		return row{num: fmt.Sprintf("N%d", n), grant: "-", introspection: in.label, token: "-", user: name, route: "/api/private", expected: strings.TrimSpace(strconv.Itoa(want) + " " + code)}
+	newRow := func(n int, in apiSetup, name, route string, want int, code string) row {
+		return row{num: fmt.Sprintf("N%d", n), grant: "-", introspection: in.label, token: "-", user: name, route: cmp.Or(route, "/api/private"), expected: strings.TrimSpace(strconv.Itoa(want) + " " + code)}
 	}
-	add := func(n int, in apiSetup, name string, header string, want int, code string) {
-		r := newRow(n, in, name, want, code)
+	add := func(n int, in apiSetup, name, route string, header string, want int, code string) {
+		r := newRow(n, in, name, route, want, code)
 		status, gotCode, err := get(ctx, apis[in.key()].url+r.route, header)
 		if err != nil {
 			r.got, r.detail = "no answer", err.Error()
@@ -351,8 +359,8 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 		}
 		rows = append(rows, r)
 	}
-	skip := func(n int, in apiSetup, name string, want int, code string) {
-		r := newRow(n, in, name, want, code)
+	skip := func(n int, in apiSetup, name, route string, want int, code string) {
+		r := newRow(n, in, name, route, want, code)
 		r.skipped = "needs the local ZITADEL"
 		rows = append(rows, r)
 	}
@@ -366,17 +374,17 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 				want, code = c.jwtWant, ""
 			}
 			if c.needsOwn && z == nil {
-				skip(n, in, c.name, want, code)
+				skip(n, in, c.name, c.route, want, code)
 				continue
 			}
 			h, err := c.header()
 			if err != nil {
-				r := newRow(n, in, c.name, want, code)
+				r := newRow(n, in, c.name, c.route, want, code)
 				r.got, r.detail = "no token", err.Error()
 				rows = append(rows, r)
 				continue
 			}
-			add(n, in, c.name, h, want, code)
+			add(n, in, c.name, c.route, h, want, code)
 		}
 	}
 
@@ -385,7 +393,7 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 	n++
 	if z == nil {
 		for _, in := range apiSetups {
-			skip(n, in, "ZITADEL stopped", http.StatusServiceUnavailable, "temporarily_unavailable")
+			skip(n, in, "ZITADEL stopped", "", http.StatusServiceUnavailable, "temporarily_unavailable")
 		}
 		return rows
 	}
@@ -396,7 +404,7 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 	}
 	_ = z.Close()
 	for _, in := range apiSetups {
-		add(n, in, "ZITADEL stopped", fresh[in.key()], http.StatusServiceUnavailable, "temporarily_unavailable")
+		add(n, in, "ZITADEL stopped", "", fresh[in.key()], http.StatusServiceUnavailable, "temporarily_unavailable")
 	}
 	return rows
 }

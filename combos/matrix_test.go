@@ -46,7 +46,7 @@ func TestMatrix(t *testing.T) {
 	// on three routes; in jwt mode, a JWT and a PAT against each API; nine
 	// negative cases against each API in each mode.
 	want := map[string]int{"1": 9, "2": 9, "3": 9, "4": 9, "5": 6, "6": 6, "J1": 3, "J2": 3, "J3": 3, "J4": 3,
-		"N1": 4, "N2": 4, "N3": 4, "N4": 4, "N5": 4, "N6": 4, "N7": 4, "N8": 4, "N9": 4}
+		"N1": 4, "N2": 4, "N3": 4, "N4": 4, "N5": 4, "N6": 4, "N7": 4, "N8": 4, "N9": 4, "N10": 4}
 	if fmt.Sprint(seen) != fmt.Sprint(want) {
 		t.Errorf("rows per case = %v, want %v", seen, want)
 	}
@@ -66,8 +66,8 @@ func TestGoRunCombos(t *testing.T) {
 		t.Fatalf("go run ./combos: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if last := lines[len(lines)-1]; last != "96 passed, 0 failed" {
-		t.Errorf("summary line = %q, want %q", last, "96 passed, 0 failed")
+	if last := lines[len(lines)-1]; last != "100 passed, 0 failed" {
+		t.Errorf("summary line = %q, want %q", last, "100 passed, 0 failed")
 	}
 	if strings.Contains(stdout.String(), "✗") {
 		t.Errorf("a row is marked ✗:\n%s", stdout.String())
