@@ -616,3 +616,22 @@ func TestKeysItCannotUse(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectNotFollowed: a JWKS URL that redirects is a wrong URL, as for
+// introspection: reported, not followed, so no key comes from elsewhere.
+func TestRedirectNotFollowed(t *testing.T) {
+	k := newKey(t, "rsa", "RS256")
+	is := newIssuer(t, k)
+	redirect := httptest.NewServer(http.RedirectHandler(is.srv.URL, http.StatusFound))
+	t.Cleanup(redirect.Close)
+	v, err := New(t.Context(), Options{Issuer: testIssuer, ProjectID: testProject, KeysURL: redirect.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), k.sign(t, accessClaims(time.Now()))); !errors.Is(err, ErrNotJWT) {
+		t.Fatalf("err = %v, want ErrNotJWT", err)
+	}
+	if n := is.fetches.Load(); n != 0 {
+		t.Fatalf("the redirect was followed: %d fetches", n)
+	}
+}
