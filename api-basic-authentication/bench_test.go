@@ -10,16 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/api"
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
 	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
-	"github.com/zitadel/go-introspection-examples/internal/introspect"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
@@ -46,7 +43,7 @@ func BenchmarkRoutes(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cached := serve(b, inst, introspect.DefaultCacheTTL)
+	cached := serve(b, inst, apiserver.DefaultCacheTTL)
 	uncached := serve(b, inst, 0)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
 
@@ -169,17 +166,27 @@ func get(client *http.Client, url, token string) error {
 //	go test -run '^$' -bench WarmPath -benchmem -cpuprofile cpu.out -memprofile mem.out ./api-basic-authentication/
 //	go tool pprof -top cpu.out
 func BenchmarkWarmPath(b *testing.B) {
-	reader := &introspect.Result{Active: true, Subject: "u1", Username: "reader", Expiry: time.Now().Add(time.Hour), Roles: []string{api.RoleReadMessages}}
-	g := &apiserver.Guard{
-		Introspector: introspect.NewCache(fixedAnswer{reader}, time.Minute),
-		Realm:        "bench",
-		Logger:       slog.New(slog.DiscardHandler),
+	inst, err := localzitadel.Start(context.Background(), localzitadel.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer inst.Close()
+	settings := apiserver.Settings{Name: "bench", Issuer: inst.Issuer, IntrospectionURL: inst.IntrospectionURL,
+		ProjectID: inst.ProjectID, CacheTTL: time.Minute, Timeout: 5 * time.Second, MaxInFlight: apiserver.DefaultMaxInFlight}
+	g, err := apiserver.NewGuard(b.Context(), settings, clientSecretBasic(inst.BasicAPI.ClientID, inst.BasicAPI.ClientSecret), "", slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
 	}
 	// The sample's route table; the log writes to a handler that formats, as run's does.
 	h := routes(g, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	// As long as ZITADEL's tokens: an opaque one (compact-JWE-shaped) and a
-	// JWT access token. The cache keys them by their hash either way.
-	tokens := map[string]string{"opaque": strings.Repeat("x", 220), "JWT": strings.Repeat("y", 720)}
+	// ZITADEL's tokens: an opaque one (compact-JWE-shaped) and a JWT access
+	// token. The cache keys them by their hash either way.
+	tokens := map[string]string{}
+	for kind, u := range map[string]*localzitadel.ServiceUser{"opaque": inst.Reader, "JWT": inst.JWTReader} {
+		if tokens[kind], err = inst.MintToken(u, localzitadel.TokenOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
 
 	for _, route := range []string{"public", "private", "private-scoped"} {
 		for _, kind := range []string{"opaque", "JWT"} {
@@ -199,13 +206,6 @@ func BenchmarkWarmPath(b *testing.B) {
 			})
 		}
 	}
-}
-
-// fixedAnswer is an Introspector that gives every token the same answer.
-type fixedAnswer struct{ result *introspect.Result }
-
-func (a fixedAnswer) Introspect(context.Context, string) (*introspect.Result, error) {
-	return a.result, nil
 }
 
 // discardWriter is a ResponseWriter that costs nothing, so the benchmark

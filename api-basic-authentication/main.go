@@ -56,18 +56,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// How this API proves who it is when it asks ZITADEL about a token.
 	authenticate := clientSecretBasic(clientID, clientSecret)
 
-	// The guard asks ZITADEL (through a cache) and lets only active tokens
-	// through; with TOKEN_VALIDATION=jwt it verifies JWTs itself first.
+	// The guard lets only active tokens through: it asks ZITADEL about each
+	// (through a cache), or with TOKEN_VALIDATION=jwt verifies JWTs itself.
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	guard := &apiserver.Guard{
-		Introspector:    settings.Introspector(authenticate, logger),
-		JWT:             settings.JWT(ctx, logger),
-		Issuer:          settings.Issuer,
-		Resource:        settings.ResourceURL,
-		ProjectID:       settings.ProjectID,
-		Realm:           "api-basic-authentication",
-		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET (the API application's client id and secret)",
-		Logger:          logger,
+	guard, err := apiserver.NewGuard(ctx, settings, authenticate,
+		"API_CLIENT_ID and API_CLIENT_SECRET (the API application's client id and secret)", logger)
+	if err != nil {
+		return err
 	}
 	return apiserver.Serve(ctx, settings, routes(guard, logger), logger, stdout)
 }

@@ -16,7 +16,8 @@
 //
 // Settings: ZITADEL_DOMAIN, API_PRIVATE_KEY_FILE, and optionally PROJECT_ID,
 // ZITADEL_INTROSPECTION_URL, PORT, INTROSPECTION_CACHE_TTL, INTROSPECTION_TIMEOUT,
-// INTROSPECTION_MAX_IN_FLIGHT, TOKEN_VALIDATION, RESOURCE_URL (see README.md and .env.example). The routes are in routes.go.
+// INTROSPECTION_MAX_IN_FLIGHT, TOKEN_VALIDATION, RESOURCE_URL (see README.md and
+// .env.example). The routes are in routes.go.
 package main
 
 import (
@@ -61,18 +62,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return config.Invalid("API_PRIVATE_KEY_FILE", err)
 	}
 
-	// The guard asks ZITADEL (through a cache) and lets only active tokens
-	// through; with TOKEN_VALIDATION=jwt it verifies JWTs itself first.
+	// The guard lets only active tokens through: it asks ZITADEL about each
+	// (through a cache), or with TOKEN_VALIDATION=jwt verifies JWTs itself.
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	guard := &apiserver.Guard{
-		Introspector:    settings.Introspector(authenticate, logger),
-		JWT:             settings.JWT(ctx, logger),
-		Issuer:          settings.Issuer,
-		Resource:        settings.ResourceURL,
-		ProjectID:       settings.ProjectID,
-		Realm:           "api-jwt",
-		CredentialsHint: "API_PRIVATE_KEY_FILE (the key file of this API application, not deleted or expired) and ZITADEL_DOMAIN (the client assertion's audience: the instance's URL exactly as its issuer)",
-		Logger:          logger,
+	guard, err := apiserver.NewGuard(ctx, settings, authenticate,
+		"API_PRIVATE_KEY_FILE (the key file of this API application, not deleted or expired) and ZITADEL_DOMAIN (the client assertion's audience: the instance's URL exactly as its issuer)", logger)
+	if err != nil {
+		return err
 	}
 	return apiserver.Serve(ctx, settings, routes(guard, logger), logger, stdout)
 }

@@ -1,15 +1,18 @@
 // Package apiserver is what the two API samples call to protect their routes
-// with ZITADEL token introspection (blog sections 3.1-3.3): the Guard
-// middleware and FromContext, the answers it writes, the settings every API
-// reads, and the HTTP server. Each sample holds its own route table.
+// with ZITADEL (blog sections 3.1-3.3): the Guard middleware, with its cache
+// and its bound on introspections, and FromContext; the answers it writes;
+// the settings every API reads; and the HTTP server. Each sample holds its
+// own route table and its own way to authenticate to ZITADEL.
 package apiserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -27,116 +30,194 @@ const MaxAuthorization = 8 << 10
 // next request asks again anyway).
 const retryAfter = "5"
 
-// Guard protects routes with ZITADEL token introspection (blog section 3.3).
-// RequireToken and RequireRole are ordinary func(http.Handler) http.Handler
-// middleware: they work with chi's r.With as with net/http's ServeMux.
-type Guard struct {
-	// Introspector answers whether a token is active and who it belongs
-	// to: an *introspect.Client, usually behind an *introspect.Cache.
-	Introspector introspect.Introspector
-	// JWT, when set (TOKEN_VALIDATION=jwt), is asked first: it verifies JWT
-	// access tokens in the API, without a round trip to ZITADEL, and reports
-	// what it cannot verify (opaque tokens, PATs) as jwtverify.ErrNotJWT,
-	// which then goes to Introspector. The trade-off: a revoked JWT passes
-	// until its exp.
-	JWT introspect.Introspector
-	// Issuer is the ZITADEL instance URL, which ResourceMetadata names as
-	// the authorization server of this API (RFC 9728).
-	Issuer string
-	// Resource is the API's URL as its clients call it, e.g.
-	// https://api.example.com: the origin of the resources of its metadata
-	// (RFC 9728). Empty: the scheme and Host of each request, which a forged
-	// Host header changes; production sets it (RESOURCE_URL).
-	Resource string
-	// ProjectID is the API's project (PROJECT_ID), optional: its metadata
-	// then names the aud scope a client must ask ZITADEL for.
-	ProjectID string
-	// Realm names the protected API in WWW-Authenticate (RFC 6750 §3).
-	Realm string
-	// CredentialsHint names the settings to check when ZITADEL rejects the
-	// API's own credentials, e.g. "API_PRIVATE_KEY_FILE".
-	CredentialsHint string
-	// Logger gets a line when ZITADEL fails or rejects the API; nil means
-	// slog.Default().
-	Logger *slog.Logger
+// inactiveWarnAfter is how many inactive tokens in a row, with no active one
+// since the start, make the guard say that its set-up may be wrong.
+const inactiveWarnAfter = 10
 
-	// Inactive answers in a row since the start, while no token was
-	// active yet: see warnEveryTokenInactive.
+// Caller is who sent a request with an active token: what ZITADEL's
+// introspection answer (blog section 3.3), or a JWT verified in the API,
+// says about the token. A Caller may be shared between requests: read it,
+// never change it.
+type Caller struct {
+	Subject        string   // sub: the user id
+	Username       string   // the user's login name, when ZITADEL says it
+	ClientID       string   // client_id: the client the token was issued to; none for a PAT
+	OrganizationID string   // urn:zitadel:iam:user:resourceowner:id, when the token's scope asked for it
+	Roles          []string // the user's roles in this API's project, sorted
+	// Claims is every member of the introspection answer, or every claim of
+	// the JWT, as ZITADEL sent it, e.g. "scope" or "urn:zitadel:iam:user:metadata".
+	Claims map[string]json.RawMessage
+}
+
+// HasRole reports whether the caller has the role in the API's project.
+func (c *Caller) HasRole(role string) bool { return slices.Contains(c.Roles, role) }
+
+type callerKey struct{}
+
+// FromContext returns the caller of a request that passed RequireToken or
+// RequireRole; ok is false on a route without them.
+func FromContext(ctx context.Context) (caller *Caller, ok bool) {
+	caller, ok = ctx.Value(callerKey{}).(*Caller)
+	return caller, ok
+}
+
+// Guard protects routes: RequireToken and RequireRole are ordinary
+// func(http.Handler) http.Handler middleware, for chi's r.With as for
+// net/http's ServeMux. It asks ZITADEL about each token (introspection),
+// through a cache; with TOKEN_VALIDATION=jwt it verifies JWT access tokens
+// itself and asks ZITADEL only about the rest.
+type Guard struct {
+	realm     string // names the API in WWW-Authenticate (RFC 6750 §3)
+	issuer    string
+	resource  string // RESOURCE_URL; empty: each request's scheme and Host
+	projectID string
+	hint      string // the settings to check when ZITADEL rejects the API
+	logger    *slog.Logger
+
+	introspect func(ctx context.Context, token string) (*introspect.Result, error)
+	verify     func(ctx context.Context, token string) (*jwtverify.Token, error) // nil: introspection only
+	cache      *cache                                                            // nil: INTROSPECTION_CACHE_TTL=0
+	bound      *bound
+
+	// Inactive tokens in a row since the start, while none was active yet:
+	// see warnEveryTokenInactive.
 	inactiveRun atomic.Int64
 	sawActive   atomic.Bool
 }
 
-// inactiveWarnAfter is how many inactive answers in a row, with no active
-// one since the start, make the guard say that its set-up may be wrong.
-const inactiveWarnAfter = 10
-
-type callerKey struct{}
-
-// tokenKey holds the token of a caller whose roles its JWT did not say, for
-// RequireRole to introspect.
-type tokenKey struct{}
-
-// FromContext returns the introspection answer about the caller's token,
-// which RequireToken put into the request's context: who called (Subject,
-// Username, ClientID, OrganizationID), their Roles in this API's project,
-// and every other claim. ok is false on a route without RequireToken.
-func FromContext(ctx context.Context) (caller *introspect.Result, ok bool) {
-	caller, ok = ctx.Value(callerKey{}).(*introspect.Result)
-	return caller, ok
+// NewGuard returns the guard of an API with settings s that authenticates to
+// ZITADEL with authenticate. credentialsHint names the settings to check
+// when ZITADEL rejects them, e.g. "API_PRIVATE_KEY_FILE". With
+// TOKEN_VALIDATION=jwt, ZITADEL's keys are refreshed in the background
+// until ctx ends.
+func NewGuard(ctx context.Context, s Settings, authenticate introspect.Authenticate, credentialsHint string, logger *slog.Logger) (*Guard, error) {
+	client := &introspect.Client{URL: s.IntrospectionURL, Authenticate: authenticate, ProjectID: s.ProjectID, Timeout: s.Timeout}
+	g := &Guard{
+		realm: s.Name, issuer: s.Issuer, resource: s.ResourceURL, projectID: s.ProjectID,
+		hint: credentialsHint, logger: logger,
+		introspect: client.Introspect,
+		bound:      newBound(s.MaxInFlight, logger),
+	}
+	if s.CacheTTL > 0 {
+		g.cache = newCache(s.CacheTTL)
+	}
+	if s.TokenValidation == ValidateJWTLocally {
+		v, err := jwtverify.New(ctx, jwtverify.Options{Issuer: s.Issuer, ProjectID: s.ProjectID, Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		g.verify = v.Verify
+	}
+	return g, nil
 }
 
 // RequireToken lets a request through only with an active access token, and
-// puts ZITADEL's answer about it into its context for FromContext.
-func (g *Guard) RequireToken(next http.Handler) http.Handler {
+// puts its caller into the request's context for FromContext.
+func (g *Guard) RequireToken(next http.Handler) http.Handler { return g.require("", next) }
+
+// RequireRole lets a request through only with an active access token whose
+// user has role in the API's project (403 insufficient_scope otherwise). It
+// reads roles from ZITADEL's role claims, never from "scope": ZITADEL drops
+// custom scopes such as read:messages.
+func (g *Guard) RequireRole(role string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return g.require(role, next) }
+}
+
+func (g *Guard) require(role string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := g.bearerToken(w, r)
 		if !ok {
 			return
 		}
-		caller, err := g.check(r.Context(), token)
-		if !g.active(w, r, caller, err) {
+		v, err := g.check(r.Context(), token, role != "")
+		switch {
+		case err != nil:
+			g.checkFailed(w, r, err)
+			return
+		case v.caller == nil:
+			g.warnEveryTokenInactive(r)
+			g.challenge(w, r, http.StatusUnauthorized, "invalid_token",
+				"The access token is not active: it is unknown, expired or revoked, or was issued for another project.")
 			return
 		}
 		g.sawActive.Store(true)
-		ctx := context.WithValue(r.Context(), callerKey{}, caller)
-		if caller.RolesUnknown {
-			ctx = context.WithValue(ctx, tokenKey{}, token)
+		if role != "" && !v.caller.HasRole(role) {
+			g.challenge(w, r, http.StatusForbidden, "insufficient_scope",
+				"The token's user does not have the role "+role+" in this API's project.")
+			return
 		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, v.caller)))
 	})
 }
 
-// check asks JWT first, when set, and ZITADEL about what JWT cannot verify.
-func (g *Guard) check(ctx context.Context, token string) (*introspect.Result, error) {
-	if g.JWT != nil {
-		caller, err := g.JWT.Introspect(ctx, token)
-		if !errors.Is(err, jwtverify.ErrNotJWT) {
-			return caller, err
+// The questions the cache keeps answers to, apart: what the guard decided
+// about a token, and what ZITADEL's introspection said about it.
+const (
+	askGuard      = 'g'
+	askIntrospect = 'i'
+)
+
+// check judges token, from the cache when it can. A JWT verified in the API
+// that does not say the user's roles in this project is introspected (once,
+// cached) when the route needs a role.
+func (g *Guard) check(ctx context.Context, token string, needRoles bool) (verdict, error) {
+	v, err := g.cached(ctx, askGuard, token, g.judge)
+	if err != nil || v.caller == nil || v.rolesKnown || !needRoles {
+		return v, err
+	}
+	return g.cached(ctx, askIntrospect, token, g.introspected)
+}
+
+func (g *Guard) cached(ctx context.Context, q byte, token string, judge func(context.Context, string) (verdict, error)) (verdict, error) {
+	if g.cache == nil {
+		return judge(ctx, token)
+	}
+	return g.cache.get(ctx, key(q, token), func(ctx context.Context) (verdict, error) { return judge(ctx, token) })
+}
+
+// judge verifies a JWT access token in the API when it can (TOKEN_VALIDATION=jwt)
+// and asks ZITADEL otherwise: about opaque tokens and PATs, and about a JWT
+// it cannot verify (not signed by a key of the issuer), which ZITADEL then
+// answers, mostly inactive.
+func (g *Guard) judge(ctx context.Context, token string) (verdict, error) {
+	if g.verify == nil {
+		return g.introspected(ctx, token)
+	}
+	t, err := g.verify(ctx, token)
+	var invalid *jwtverify.InvalidError
+	switch {
+	case errors.As(err, &invalid):
+		return verdict{}, nil // signed by ZITADEL, but expired or for another project
+	case err != nil:
+		return g.introspected(ctx, token)
+	}
+	return verdict{
+		caller: &Caller{Subject: t.Subject, Username: t.Username, ClientID: t.ClientID,
+			OrganizationID: t.OrganizationID, Roles: t.Roles, Claims: t.Claims},
+		rolesKnown: t.RoleClaims,
+		expiry:     t.Expiry,
+	}, nil
+}
+
+// introspected asks ZITADEL, within the bound on introspections in flight.
+func (g *Guard) introspected(ctx context.Context, token string) (verdict, error) {
+	if err := g.bound.acquire(ctx); err != nil {
+		if errors.Is(err, errBusy) {
+			return verdict{}, &introspect.UnavailableError{Reason: "the API's bound on introspections in flight is reached", Err: err}
 		}
+		return verdict{}, err
 	}
-	return g.Introspector.Introspect(ctx, token)
-}
-
-// active reports whether an answer about the caller's token lets the
-// request on. If not, it has answered the request: an error for a failed
-// introspection, 401 for an inactive token.
-func (g *Guard) active(w http.ResponseWriter, r *http.Request, answer *introspect.Result, err error) bool {
-	if err != nil {
-		g.introspectionFailed(w, r, err)
-		return false
+	defer g.bound.release()
+	r, err := g.introspect(ctx, token)
+	if err != nil || !r.Active {
+		return verdict{}, err
 	}
-	// Only "active" decides: an inactive answer has no other member to read.
-	if !answer.Active {
-		g.inactive(w, r)
-		return false
-	}
-	return true
-}
-
-func (g *Guard) inactive(w http.ResponseWriter, r *http.Request) {
-	g.warnEveryTokenInactive(r)
-	g.challenge(w, r, http.StatusUnauthorized, "invalid_token",
-		"The access token is not active: it is unknown, expired or revoked, or was issued for another project.")
+	return verdict{
+		caller: &Caller{Subject: r.Subject, Username: r.Username, ClientID: r.ClientID,
+			OrganizationID: r.OrganizationID, Roles: r.Roles, Claims: r.Claims},
+		rolesKnown: true,
+		expiry:     r.Expiry,
+	}, nil
 }
 
 // warnEveryTokenInactive logs once when every token so far was inactive.
@@ -148,43 +229,10 @@ func (g *Guard) warnEveryTokenInactive(r *http.Request) {
 	if g.sawActive.Load() || g.inactiveRun.Add(1) != inactiveWarnAfter {
 		return
 	}
-	g.logger().WarnContext(r.Context(), "every token so far was inactive",
+	g.logger.WarnContext(r.Context(), "every token so far was inactive",
 		"inactive", inactiveWarnAfter,
 		"hint", "if these tokens should be active, check that the clients ask for the scope urn:zitadel:iam:org:project:id:{projectId}:aud "+
-			"with this API's project, and that the API's application is in that project: "+g.CredentialsHint)
-}
-
-// RequireRole lets a request through only when the token's user has role in
-// the API's project. It reads the role claims of the introspection answer,
-// never "scope": ZITADEL drops custom scopes such as read:messages. A JWT
-// without role claims (no role scope was asked for) says nothing about
-// roles: then it introspects the token (cached) to learn them.
-// It runs after RequireToken.
-func (g *Guard) RequireRole(role string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			caller, ok := FromContext(r.Context())
-			if !ok {
-				g.logger().ErrorContext(r.Context(), "RequireRole runs without RequireToken", "path", r.URL.Path)
-				WriteError(w, http.StatusInternalServerError, "server_error", "The API could not check the token. Its log says why.")
-				return
-			}
-			if token, ok := r.Context().Value(tokenKey{}).(string); ok && caller.RolesUnknown {
-				answer, err := g.Introspector.Introspect(r.Context(), token)
-				if !g.active(w, r, answer, err) {
-					return
-				}
-				caller = answer
-				r = r.WithContext(context.WithValue(r.Context(), callerKey{}, caller))
-			}
-			if !caller.HasRole(role) {
-				g.challenge(w, r, http.StatusForbidden, "insufficient_scope",
-					"The token's user does not have the role "+role+" in this API's project.")
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+			"with this API's project, and that the API's application is in that project: "+g.hint)
 }
 
 // bearerToken reads the token of "Authorization: Bearer <token>" (RFC 6750
@@ -194,7 +242,7 @@ func (g *Guard) bearerToken(w http.ResponseWriter, r *http.Request) (string, boo
 	switch {
 	case len(values) == 0:
 		// No error attribute: the client may not know it needs a token (RFC 6750 §3.1).
-		w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", resource_metadata="`+g.metadataURL(r)+`"`)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.realm+`", resource_metadata="`+g.metadataURL(r)+`"`)
 		WriteError(w, http.StatusUnauthorized, "missing_token", "This route needs an access token: send Authorization: Bearer <token>.")
 		return "", false
 	case len(values) > 1:
@@ -241,7 +289,6 @@ func isB64Token(s string) bool {
 	return true
 }
 
-// b64TokenByte says which bytes a b64token has before its "=" padding.
 var b64TokenByte = func() (table [256]bool) {
 	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/") {
 		table[c] = true
@@ -249,14 +296,14 @@ var b64TokenByte = func() (table [256]bool) {
 	return table
 }()
 
-// introspectionFailed answers a request whose token ZITADEL could not judge,
-// and logs why. The log names the cause; the client learns only what it can
-// act on. One failed introspection is one log line: requests that shared it
-// (introspect.Shared) or were turned away by the bound on introspections in
-// flight (introspect.ErrBusy, which logs on its own) add none.
-func (g *Guard) introspectionFailed(w http.ResponseWriter, r *http.Request, err error) {
-	ctx, logger := r.Context(), g.logger()
-	if introspect.Shared(err) || errors.Is(err, introspect.ErrBusy) {
+// checkFailed answers a request whose token could not be judged, and logs
+// why. The log names the cause; the client learns only what it can act on.
+// One failed introspection is one log line: requests that shared it, or
+// were turned away by the bound (which logs on its own), add none.
+func (g *Guard) checkFailed(w http.ResponseWriter, r *http.Request, err error) {
+	ctx, logger := r.Context(), g.logger
+	var shared *sharedError
+	if errors.As(err, &shared) || errors.Is(err, errBusy) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	var unavailable *introspect.UnavailableError
@@ -268,9 +315,9 @@ func (g *Guard) introspectionFailed(w http.ResponseWriter, r *http.Request, err 
 		WriteError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The API cannot check the token right now. Try again later.")
 		return
 	case errors.As(err, &rejected) && rejected.Credentials():
-		logger.ErrorContext(ctx, "ZITADEL rejected the API's credentials: check "+g.CredentialsHint, rejectedAttrs(rejected)...)
+		logger.ErrorContext(ctx, "ZITADEL rejected the API's credentials: check "+g.hint, rejected.LogAttrs()...)
 	case errors.As(err, &rejected):
-		logger.ErrorContext(ctx, "ZITADEL refused the introspection request: check ZITADEL_DOMAIN and ZITADEL_INTROSPECTION_URL", rejectedAttrs(rejected)...)
+		logger.ErrorContext(ctx, "ZITADEL refused the introspection request: check ZITADEL_DOMAIN and ZITADEL_INTROSPECTION_URL", rejected.LogAttrs()...)
 	case ctx.Err() != nil:
 		// The client went away while waiting; nobody reads this answer.
 		w.Header().Set("Retry-After", retryAfter)
@@ -282,105 +329,10 @@ func (g *Guard) introspectionFailed(w http.ResponseWriter, r *http.Request, err 
 	WriteError(w, http.StatusInternalServerError, "server_error", "The API could not check the token. Its log says why.")
 }
 
-// rejectedAttrs are the log attributes of a refusal: its status, and the
-// OAuth error and description when ZITADEL sent them (a 404 page or a
-// redirect has none, and an empty attribute reads like a missing value).
-func rejectedAttrs(r *introspect.RejectedError) []any {
-	attrs := []any{"status", r.Status}
-	if r.Code != "" {
-		attrs = append(attrs, "error", r.Code)
-	}
-	if r.Description != "" {
-		attrs = append(attrs, "error_description", r.Description)
-	}
-	return attrs
-}
-
 // challenge writes an error with the WWW-Authenticate challenge of RFC 6750
-// §3, which points to the API's resource metadata (RFC 9728 §5.1).
+// §3, which points to the route's resource metadata (RFC 9728 §5.1).
 func (g *Guard) challenge(w http.ResponseWriter, r *http.Request, status int, code, description string) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="`+g.Realm+`", error="`+code+`", error_description="`+description+
-		`", resource_metadata="`+g.metadataURL(r)+`"`)
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s", error="%s", error_description="%s", resource_metadata="%s"`,
+		g.realm, code, description, g.metadataURL(r)))
 	WriteError(w, status, code, description)
-}
-
-func (g *Guard) logger() *slog.Logger {
-	if g.Logger == nil {
-		return slog.Default()
-	}
-	return g.Logger
-}
-
-// ResourceMetadataPath is where an API publishes its OAuth 2.0 Protected
-// Resource Metadata (RFC 9728 §3): at this path for the API as a whole, and
-// with a route's path appended for that route (§3.1), e.g.
-// /.well-known/oauth-protected-resource/api/private for /api/private.
-const ResourceMetadataPath = "/.well-known/oauth-protected-resource"
-
-// ResourceMetadata serves the protected resource metadata (RFC 9728) of the
-// route whose path follows ResourceMetadataPath in the request, or of the
-// API as a whole at ResourceMetadataPath itself: the resource, the
-// authorization server that issues its tokens (the ZITADEL instance), that
-// tokens go in the Authorization header, and, when ProjectID is set, the
-// scopes a client asks ZITADEL for, plus the scopes of roles, the roles the
-// route requires. Clients such as MCP clients follow the resource_metadata
-// of a 401's challenge here, and discard the answer unless its resource is
-// the URL they called (§3.3): each route the guard protects gets its own.
-func (g *Guard) ResourceMetadata(roles ...string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		m := resourceMetadata{
-			Resource:               g.resource(r) + strings.TrimPrefix(r.URL.EscapedPath(), ResourceMetadataPath),
-			AuthorizationServers:   []string{g.Issuer},
-			BearerMethodsSupported: []string{"header"},
-			ResourceName:           g.Realm,
-		}
-		if g.ProjectID != "" {
-			// Without the aud scope ZITADEL issues tokens this API's
-			// introspection answers inactive. A role scope puts the role
-			// into a JWT access token; it narrows, never grants, a role.
-			m.ScopesSupported = []string{"openid", "urn:zitadel:iam:org:project:id:" + g.ProjectID + ":aud"}
-			for _, role := range roles {
-				m.ScopesSupported = append(m.ScopesSupported, "urn:zitadel:iam:org:project:role:"+role)
-			}
-		}
-		WriteJSON(w, http.StatusOK, m)
-	}
-}
-
-type resourceMetadata struct {
-	Resource               string   `json:"resource"`
-	AuthorizationServers   []string `json:"authorization_servers"`
-	ScopesSupported        []string `json:"scopes_supported,omitempty"`
-	BearerMethodsSupported []string `json:"bearer_methods_supported"`
-	ResourceName           string   `json:"resource_name,omitempty"`
-}
-
-// metadataURL is the URL of the metadata of the route r called (RFC 9728
-// §3.1: the well-known path inserted between the origin and the path).
-func (g *Guard) metadataURL(r *http.Request) string {
-	return g.resource(r) + ResourceMetadataPath + r.URL.EscapedPath()
-}
-
-// resource is the API's origin: Resource, else the one the client called
-// (RFC 9728 §1.2: the resource identifier is the URL its metadata is
-// fetched from, minus the well-known path). Behind a proxy that terminates
-// TLS, the scheme the API sees is http: set Resource there. A request
-// without Host (HTTP/1.0) gets the address the API listens on, never an
-// empty host.
-func (g *Guard) resource(r *http.Request) string {
-	if g.Resource != "" {
-		return g.Resource
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	host := r.Host
-	if host == "" {
-		host = "localhost"
-		if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-			host = addr.String()
-		}
-	}
-	return scheme + "://" + host
 }

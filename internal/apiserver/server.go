@@ -18,7 +18,6 @@ import (
 	"github.com/zitadel/go-introspection-examples/internal/cli"
 	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
-	"github.com/zitadel/go-introspection-examples/internal/jwtverify"
 )
 
 // DefaultPort is the port of the original samples.
@@ -27,6 +26,7 @@ const DefaultPort = 5000
 // Settings are what every API sample reads from its command line and
 // environment; each sample reads its own credentials besides.
 type Settings struct {
+	Name             string        // the program's name, also the realm of its challenges
 	Addr             string        // -addr, else localhost:PORT
 	Issuer           string        // ZITADEL_DOMAIN: the instance URL, also the audience of client assertions
 	IntrospectionURL string        // ZITADEL_INTROSPECTION_URL, default Issuer + /oauth/v2/introspect
@@ -55,7 +55,7 @@ const (
 // name and reads the settings every API has. The sample reads its own from
 // the returned env, then calls env.Err, which reports every problem at once.
 func LoadSettings(name string, args []string, getenv func(string) string, stderr io.Writer) (Settings, *config.Env, error) {
-	var s Settings
+	s := Settings{Name: name}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&s.Addr, "addr", "", "listen `address` (default localhost:PORT, PORT default 5000)")
@@ -74,9 +74,9 @@ func LoadSettings(name string, args []string, getenv func(string) string, stderr
 	}
 	s.IntrospectionURL = env.OptionalURL("ZITADEL_INTROSPECTION_URL", defaultURL, "https://my-instance.zitadel.cloud/oauth/v2/introspect")
 	s.ProjectID = env.Optional("PROJECT_ID", "")
-	s.CacheTTL = env.Duration("INTROSPECTION_CACHE_TTL", introspect.DefaultCacheTTL)
+	s.CacheTTL = env.Duration("INTROSPECTION_CACHE_TTL", DefaultCacheTTL)
 	s.Timeout = env.Timeout("INTROSPECTION_TIMEOUT", introspect.DefaultTimeout)
-	s.MaxInFlight = introspect.DefaultMaxInFlight
+	s.MaxInFlight = DefaultMaxInFlight
 	if v := env.Optional("INTROSPECTION_MAX_IN_FLIGHT", ""); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
@@ -121,42 +121,6 @@ func portInUse(addr string) error {
 		msg += " (on macOS, AirPlay Receiver listens on 5000: System Settings → General → AirDrop & Handoff)"
 	}
 	return errors.New(msg)
-}
-
-// Introspector returns the introspection client of these settings, which
-// authenticates with authenticate: at most MaxInFlight introspections at
-// once (logged to logger when the bound turns requests away), behind a cache
-// unless CacheTTL is 0.
-func (s Settings) Introspector(authenticate introspect.Authenticate, logger *slog.Logger) introspect.Introspector {
-	var i introspect.Introspector = introspect.NewLimit(&introspect.Client{
-		URL:          s.IntrospectionURL,
-		Authenticate: authenticate,
-		ProjectID:    s.ProjectID,
-		Timeout:      s.Timeout,
-	}, s.MaxInFlight, 0, logger)
-	if s.CacheTTL > 0 {
-		i = introspect.NewCache(i, s.CacheTTL)
-	}
-	return i
-}
-
-// JWT returns, with TOKEN_VALIDATION=jwt, what verifies JWT access tokens in
-// the API against the instance's keys (behind a cache unless CacheTTL is 0),
-// and nil otherwise. It fetches the keys once before it returns, waiting at
-// most jwtverify.DefaultTimeout, then in the background until ctx ends.
-// Failures to fetch the keys are logged to logger.
-func (s Settings) JWT(ctx context.Context, logger *slog.Logger) introspect.Introspector {
-	if s.TokenValidation != ValidateJWTLocally {
-		return nil
-	}
-	v, err := jwtverify.New(ctx, jwtverify.Options{Issuer: s.Issuer, ProjectID: s.ProjectID, Logger: logger})
-	if err != nil {
-		panic(err) // LoadSettings made sure of issuer and project; the keys URL is the issuer's
-	}
-	if s.CacheTTL > 0 {
-		return introspect.NewCache(v, s.CacheTTL)
-	}
-	return v
 }
 
 // Serve listens on s.Addr, prints "listening on http://ADDR" to stdout,

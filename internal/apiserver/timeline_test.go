@@ -1,4 +1,4 @@
-package apiserver_test
+package apiserver
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/apiserver"
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
@@ -44,21 +43,22 @@ func (m inMemory) RoundTrip(r *http.Request) (*http.Response, error) {
 // with ttl (0: none) and the bound.
 func guarded(inst *localzitadel.Instance, ttl time.Duration) http.Handler {
 	app := inst.BasicAPI
-	var i introspect.Introspector = introspect.NewLimit(&introspect.Client{
+	client := &introspect.Client{
 		URL: inst.IntrospectionURL,
 		Authenticate: func(req *http.Request, _ url.Values) error {
 			req.SetBasicAuth(url.QueryEscape(app.ClientID), url.QueryEscape(app.ClientSecret))
 			return nil
 		},
 		HTTP: &http.Client{Transport: inMemory{inst.Handler()}},
-	}, 0, 0, nil)
-	if ttl > 0 {
-		i = introspect.NewCache(i, ttl)
 	}
-	g := &apiserver.Guard{Introspector: i, Realm: "timeline", Logger: slog.New(slog.DiscardHandler)}
+	logger := slog.New(slog.DiscardHandler)
+	g := &Guard{realm: "timeline", logger: logger, introspect: client.Introspect, bound: newBound(DefaultMaxInFlight, logger)}
+	if ttl > 0 {
+		g.cache = newCache(ttl)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/private", g.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		apiserver.WriteJSON(w, http.StatusOK, map[string]string{"message": "private"})
+		WriteJSON(w, http.StatusOK, map[string]string{"message": "private"})
 	})))
 	return mux
 }
@@ -145,7 +145,7 @@ func TestCacheTimeline(t *testing.T) {
 // bubble that is left blocked.
 func TestGuardLeavesNothingRunning(t *testing.T) {
 	inst := startZitadel(t)
-	for _, ttl := range []time.Duration{introspect.DefaultCacheTTL, 0} {
+	for _, ttl := range []time.Duration{DefaultCacheTTL, 0} {
 		t.Run(fmt.Sprintf("TTL %s", ttl), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				api := guarded(inst, ttl)

@@ -15,7 +15,7 @@ func routes(guard *apiserver.Guard) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+api.RoutePublic, reply(api.PublicMessage))
 	mux.Handle("GET "+api.RoutePrivate, guard.RequireToken(reply(api.PrivateMessage)))
-	mux.Handle("GET "+api.RoutePrivateScoped, guard.RequireToken(guard.RequireRole(api.RoleReadMessages)(reply(api.PrivateScopedMessage))))
+	mux.Handle("GET "+api.RoutePrivateScoped, guard.RequireRole(api.RoleReadMessages)(reply(api.PrivateScopedMessage)))
 	return mux
 }
 

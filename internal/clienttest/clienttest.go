@@ -24,7 +24,6 @@ import (
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
 	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
 	"github.com/zitadel/go-introspection-examples/internal/cli"
-	"github.com/zitadel/go-introspection-examples/internal/introspect"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
@@ -96,14 +95,12 @@ func Start(t *testing.T, opts localzitadel.Options) *World {
 
 	// The API of api-basic-authentication, built from the same parts.
 	app := z.AwkwardAPI // a secret that must be url-encoded
-	guard := &apiserver.Guard{
-		Introspector: introspect.NewCache(&introspect.Client{
-			URL:          z.IntrospectionURL,
-			Authenticate: clientSecretBasic(app.ClientID, app.ClientSecret),
-		}, introspect.DefaultCacheTTL),
-		Realm:           "clienttest",
-		CredentialsHint: "API_CLIENT_ID and API_CLIENT_SECRET",
-		Logger:          slog.New(slog.DiscardHandler),
+	settings := apiserver.Settings{Name: "clienttest", Issuer: z.Issuer, IntrospectionURL: z.IntrospectionURL, ProjectID: z.ProjectID,
+		CacheTTL: apiserver.DefaultCacheTTL, Timeout: 5 * time.Second, MaxInFlight: apiserver.DefaultMaxInFlight}
+	guard, err := apiserver.NewGuard(t.Context(), settings, clientSecretBasic(app.ClientID, app.ClientSecret),
+		"API_CLIENT_ID and API_CLIENT_SECRET", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
 	}
 	w := &World{Zitadel: z, secrets: map[string]bool{}}
 	api := httptest.NewServer(w.record(routes(guard)))

@@ -33,17 +33,6 @@ const DefaultTimeout = 5 * time.Second
 // few KiB, so anything larger is not one.
 const maxAnswer = 1 << 20
 
-// Claims of ZITADEL's introspection answer beyond RFC 7662. The role claims
-// hold the roles the user has in the project of the calling API, under the
-// generic name and under one that carries the project id
-// (urn:zitadel:iam:org:project:{projectId}:roles); see
-// docs/zitadel-on-the-wire.md.
-const (
-	roleClaim         = "urn:zitadel:iam:org:project:roles"
-	projectRoleClaim  = "urn:zitadel:iam:org:project:%s:roles"
-	organizationClaim = "urn:zitadel:iam:user:resourceowner:id"
-)
-
 // Authenticate adds the API's credentials to an introspection request: form
 // fields (client_assertion) or headers (Basic). The form is encoded after it
 // returns. Each API sample has one.
@@ -67,8 +56,7 @@ type Client struct {
 }
 
 // Result is ZITADEL's answer about a token: the members every API needs,
-// typed, and all of them raw in Claims. A Result may be shared between
-// requests (see Cache): read it, never change it.
+// typed, and all of them raw in Claims.
 type Result struct {
 	Active         bool
 	Subject        string    // sub: the user id
@@ -77,27 +65,10 @@ type Result struct {
 	OrganizationID string    // urn:zitadel:iam:user:resourceowner:id: the user's organisation, if the token's scope asked for it
 	Expiry         time.Time // exp; zero when ZITADEL sent none
 	Roles          []string  // role names in the API's own project, sorted
-	// RolesUnknown: the answer comes from a JWT access token without role
-	// claims (ZITADEL adds them only when role scopes were asked for), so
-	// Roles says nothing; a route that needs a role must introspect.
-	RolesUnknown bool
 	// Claims is every member of the answer as ZITADEL sent it, e.g. "scope",
 	// "aud" or "urn:zitadel:iam:user:metadata"; nil when inactive.
 	Claims map[string]json.RawMessage
 }
-
-// Claim decodes the member name of the answer into dst and reports whether
-// the answer has it.
-func (r *Result) Claim(name string, dst any) (bool, error) {
-	v, ok := r.Claims[name]
-	if !ok {
-		return false, nil
-	}
-	return true, json.Unmarshal(v, dst)
-}
-
-// HasRole reports whether the token's user has the role in the API's project.
-func (r *Result) HasRole(name string) bool { return slices.Contains(r.Roles, name) }
 
 // UnavailableError means ZITADEL could not give an answer now: it is
 // unreachable, too slow, failing (5xx), or answered something that is not
@@ -143,6 +114,20 @@ func (e *RejectedError) Error() string {
 // API always sends a token, so that is not what invalid_request is about).
 func (e *RejectedError) Credentials() bool {
 	return (e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized) && e.Code != ""
+}
+
+// LogAttrs are the log attributes of a refusal: its status, and the OAuth
+// error and description when ZITADEL sent them (a 404 page or a redirect has
+// none, and an empty attribute reads like a missing value).
+func (e *RejectedError) LogAttrs() []any {
+	attrs := []any{"status", e.Status}
+	if e.Code != "" {
+		attrs = append(attrs, "error", e.Code)
+	}
+	if e.Description != "" {
+		attrs = append(attrs, "error_description", e.Description)
+	}
+	return attrs
 }
 
 var defaultHTTP = &http.Client{
@@ -256,7 +241,8 @@ func parse(raw []byte, projectID string) (*Result, error) {
 
 	r := &Result{Active: true, Claims: claims}
 	var exp *float64
-	if err := cmp.Or(member(claims, "sub", &r.Subject), member(claims, "client_id", &r.ClientID),
+	var err error
+	if err = cmp.Or(member(claims, "sub", &r.Subject), member(claims, "client_id", &r.ClientID),
 		member(claims, "username", &r.Username), member(claims, organizationClaim, &r.OrganizationID),
 		member(claims, "exp", &exp)); err != nil {
 		return nil, err
@@ -269,28 +255,55 @@ func parse(raw []byte, projectID string) (*Result, error) {
 		r.Expiry = time.Unix(int64(*exp), 0)
 	}
 
-	// A role under another project's claim is not a role in this API: an
-	// answer about a token for several projects must not let it pass here.
-	// Nor is one of urn:zitadel:iam:org:projects:roles, which merges the
-	// roles of several projects (docs/zitadel-on-the-wire.md, "Roles in a JWT").
-	names := []string{roleClaim}
+	// ZITADEL fills the generic role claim for the introspecting API's
+	// project; a role under another project's claim is not a role here, nor
+	// one of urn:zitadel:iam:org:projects:roles, which merges the roles of
+	// several projects (docs/zitadel-on-the-wire.md, "Roles in a JWT").
+	names := []string{RoleClaim}
 	if projectID != "" {
-		names = append(names, fmt.Sprintf(projectRoleClaim, projectID))
+		names = append(names, ProjectRoleClaim(projectID))
 	}
+	if r.Roles, err = Roles(claims, names...); err != nil {
+		return nil, &UnavailableError{Reason: "answer has a malformed role claim"}
+	}
+	return r, nil
+}
+
+// Role claims (docs/zitadel-on-the-wire.md, "Role claims"): RoleClaim holds
+// the roles in the project of the API that introspects, or, in a JWT, of
+// the app that asked for the token; ProjectRoleClaim(id) those in project
+// id. A claim that merges the roles of several projects never counts.
+const (
+	RoleClaim         = "urn:zitadel:iam:org:project:roles"
+	organizationClaim = "urn:zitadel:iam:user:resourceowner:id"
+)
+
+// ProjectRoleClaim is the role claim of project projectID.
+func ProjectRoleClaim(projectID string) string {
+	return "urn:zitadel:iam:org:project:" + projectID + ":roles"
+}
+
+// Roles returns the role names of the claims named, sorted. A role claim is
+// {"read:messages": {"<orgId>": "<org domain>"}}: the role names are its keys.
+func Roles(claims map[string]json.RawMessage, names ...string) ([]string, error) {
+	var roles []string
 	for _, name := range names {
-		// {"read:messages": {"<orgId>": "<org domain>"}}: the role names are the keys.
-		var roles map[string]json.RawMessage
-		if err := member(claims, name, &roles); err != nil {
-			return nil, &UnavailableError{Reason: "answer has a malformed role claim"}
+		v, ok := claims[name]
+		if !ok {
+			continue
 		}
-		for role := range roles {
-			if !slices.Contains(r.Roles, role) {
-				r.Roles = append(r.Roles, role)
+		var grants map[string]json.RawMessage
+		if err := json.Unmarshal(v, &grants); err != nil {
+			return nil, fmt.Errorf("malformed role claim %s: %w", name, err)
+		}
+		for role := range grants {
+			if !slices.Contains(roles, role) {
+				roles = append(roles, role)
 			}
 		}
 	}
-	slices.Sort(r.Roles)
-	return r, nil
+	slices.Sort(roles)
+	return roles, nil
 }
 
 // member decodes the member name of an answer into dst, if it is there.

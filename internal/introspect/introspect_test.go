@@ -100,9 +100,6 @@ func TestResultReadsActiveFirstAndRolesFromRoleClaims(t *testing.T) {
 			if r.Active != tt.active || strings.Join(r.Roles, ",") != strings.Join(tt.roles, ",") {
 				t.Fatalf("got active=%v roles=%v, want %v %v", r.Active, r.Roles, tt.active, tt.roles)
 			}
-			if r.HasRole("read:messages") != slices.Contains(tt.roles, "read:messages") {
-				t.Fatalf("HasRole disagrees with roles %v", r.Roles)
-			}
 		})
 	}
 }
@@ -119,19 +116,11 @@ func TestResultHasTypedMembersAndRawClaims(t *testing.T) {
 	if r.Subject != "u1" || r.ClientID != "c1" || r.Username != "reader" || r.OrganizationID != "o1" || r.Expiry.Unix() != 4102444800 {
 		t.Fatalf("got %+v", r)
 	}
-	var aud []string
-	if ok, err := r.Claim("aud", &aud); !ok || err != nil || !slices.Equal(aud, []string{"123", "c1"}) {
-		t.Fatalf("Claim(aud) = %v, %v, %q", ok, err, aud)
+	if got := string(r.Claims["aud"]); got != `["123","c1"]` {
+		t.Fatalf(`Claims["aud"] = %s`, got)
 	}
-	var iat int
-	if ok, err := r.Claim("iat", &iat); !ok || err != nil || iat != 1 {
-		t.Fatalf("Claim(iat) = %v, %v, %d", ok, err, iat)
-	}
-	if ok, err := r.Claim("metadata", &aud); ok || err != nil {
-		t.Fatalf("Claim of a missing member = %v, %v", ok, err)
-	}
-	if ok, err := r.Claim("sub", &iat); !ok || err == nil {
-		t.Fatalf("Claim of a string into an int = %v, %v, want an error", ok, err)
+	if got := string(r.Claims["SUB"]); got != "5" {
+		t.Fatalf(`Claims["SUB"] = %s`, got)
 	}
 }
 

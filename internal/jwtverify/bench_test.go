@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zitadel/go-introspection-examples/internal/introspect"
 )
 
 // BenchmarkVerify measures one verification of a ZITADEL-shaped access
@@ -17,7 +19,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run(k.method.Alg(), func(b *testing.B) {
 			v := newIssuer(b, k).verifier(b, nil)
 			c := accessClaims(time.Now())
-			c[roleClaimPrefix+testProject+roleClaimSuffix] = map[string]any{"read:messages": map[string]string{"1": "org.example"}}
+			c[introspect.ProjectRoleClaim(testProject)] = map[string]any{"read:messages": map[string]string{"1": "org.example"}}
 			token := k.sign(b, c)
 			ctx := context.Background()
 			if _, err := v.Verify(ctx, token); err != nil {

@@ -202,44 +202,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 	return t, nil
 }
 
-// Introspect makes the Verifier an introspect.Introspector, so that the
-// API's guard and cache take it as they take ZITADEL's introspection: a
-// verified token is an active answer, one the issuer signed but that must
-// not pass (expired, another project) an inactive one. Anything else is
-// ErrNotJWT, for the caller to introspect.
-func (v *Verifier) Introspect(ctx context.Context, token string) (*introspect.Result, error) {
-	t, err := v.Verify(ctx, token)
-	var invalid *InvalidError
-	if errors.As(err, &invalid) {
-		return &introspect.Result{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &introspect.Result{
-		Active:         true,
-		Subject:        t.Subject,
-		Username:       t.Username,
-		ClientID:       t.ClientID,
-		OrganizationID: t.OrganizationID,
-		Expiry:         t.Expiry,
-		Roles:          t.Roles,
-		RolesUnknown:   !t.RoleClaims,
-		Claims:         t.Claims,
-	}, nil
-}
-
 // In a JWT only the role claim of the API's own project counts
 // (docs/zitadel-on-the-wire.md, "Roles in a JWT"). The generic
 // urn:zitadel:iam:org:project:roles holds the roles in the project of the
 // app that asked for the token, which may be another project whose app asked
 // for this API's aud scope; urn:zitadel:iam:org:projects:roles merges the
 // roles of several projects. Neither says anything about this API.
-const (
-	roleClaimPrefix = "urn:zitadel:iam:org:project:"
-	roleClaimSuffix = ":roles"
-	orgClaim        = "urn:zitadel:iam:user:resourceowner:id"
-)
+const orgClaim = "urn:zitadel:iam:user:resourceowner:id"
 
 // claims are a token's claims as it was signed, by their exact names:
 // golang-jwt decodes the token into this map, and its validator reads exp,
@@ -310,24 +279,17 @@ func (c claims) token(projectID string) (*Token, error) {
 	return t, errors.Join(errs[:]...)
 }
 
-// roles returns the role names of the API project's own role claim, sorted,
-// and whether the token has that claim: without it the roles are unknown
-// (the guard then introspects), not none. A role claim is
-// {"read:messages": {"<orgId>": "<org domain>"}}: the role names are its keys.
+// roles returns the role names of the API project's own role claim, and
+// whether the token has that claim: without it the roles are unknown (the
+// guard then introspects), not none.
 func (c claims) roles(projectID string) (roles []string, found bool, err error) {
-	name := roleClaimPrefix + projectID + roleClaimSuffix
-	v, ok := c[name]
-	if !ok {
+	name := introspect.ProjectRoleClaim(projectID)
+	if _, found = c[name]; !found {
 		return nil, false, nil
 	}
-	var grants map[string]json.RawMessage
-	if err := json.Unmarshal(v, &grants); err != nil {
-		return nil, false, fmt.Errorf("%w %s: %w", errMalformed, name, err)
+	if roles, err = introspect.Roles(c, name); err != nil {
+		return nil, false, fmt.Errorf("%w: %w", errMalformed, err)
 	}
-	for role := range grants {
-		roles = append(roles, role)
-	}
-	slices.Sort(roles)
 	return roles, true, nil
 }
 
