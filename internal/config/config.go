@@ -1,13 +1,16 @@
-// Package config reads a program's settings from the environment and a .env file.
+// Package config is a program's settings and command line: settings from
+// the environment and a .env file, flags, and the exit code.
 //
-// The real environment wins over the file, as with godotenv.Load. Every problem
-// is collected and reported at once, one line per variable, so a user fixes a
-// .env in one pass instead of one run per mistake.
+// The real environment wins over the file, as with godotenv.Load. Every
+// problem is collected and reported at once, one line per variable, so a
+// user fixes a .env in one pass instead of one run per mistake.
 package config
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"net/url"
 	"os"
@@ -21,19 +24,101 @@ import (
 	"github.com/joho/godotenv"
 )
 
-// Error lists configuration problems, one per line. Programs exit with code 2 on it.
+// Exit codes shared by every program of this repository.
+const (
+	ExitOK     = 0
+	ExitFailed = 1 // the program ran, but something did not work
+	ExitConfig = 2 // bad flags or settings: nothing was attempted
+)
+
+// ErrFailed reports a failure whose details were already printed.
+var ErrFailed = errors.New("failed")
+
+// Error lists configuration problems, one per line: exit code 2.
 type Error struct {
 	Problems []string
 }
 
 func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
 
+// Invalid is the problem of a setting whose value does not work, e.g. a key
+// file that does not load.
+func Invalid(name string, err error) error {
+	return &Error{Problems: []string{name + ": " + err.Error()}}
+}
+
+// UsageError is a bad command line: exit code 2.
+type UsageError struct {
+	Err     error
+	printed bool // the flag package already printed it with the usage
+}
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// ParseFlags parses args (without the program name) and wraps flag errors in
+// a UsageError. The flag set must use flag.ContinueOnError.
+func ParseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &UsageError{Err: err, printed: true}
+	}
+	if fs.NArg() > 0 {
+		return &UsageError{Err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// Report prints what err has to say to stderr, unless it was printed
+// already, and returns the program's exit code for it.
+func Report(err error, stderr io.Writer) int {
+	var cfg *Error
+	var usage *UsageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	case errors.Is(err, ErrFailed):
+		return ExitFailed
+	case errors.As(err, &cfg):
+		for _, p := range cfg.Problems {
+			fmt.Fprintln(stderr, "config:", p)
+		}
+		return ExitConfig
+	case errors.As(err, &usage):
+		if !usage.printed {
+			fmt.Fprintln(stderr, "usage:", usage.Err)
+		}
+		return ExitConfig
+	default:
+		fmt.Fprintln(stderr, "error:", err)
+		return ExitFailed
+	}
+}
+
+// Printable keeps text a server sent (an OAuth error, a content type, an
+// API's message) fit for a terminal or a log line: control characters,
+// newlines included, become spaces, so the server cannot forge lines or send
+// terminal escapes, and s is cut after limit characters (never inside one).
+func Printable(s string, limit int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return ' '
+	}, s)
+	if r := []rune(s); len(r) > limit {
+		s = string(r[:limit]) + "…"
+	}
+	return s
+}
+
 // Env looks settings up in the real environment first, then in a .env file.
-// Methods record a problem instead of returning an error; Err reports them all.
+// Its readers record a problem instead of returning an error; Err reports them all.
 type Env struct {
 	getenv   func(string) string
 	file     map[string]string
-	fileDir  string // directory of the .env file: relative paths in it are resolved from there
 	filePath string // the .env file read, "" when none
 	searched string // where Load looked for a .env and found none
 	read     map[string]bool
@@ -46,8 +131,7 @@ type Env struct {
 func Load(getenv func(string) string, path string) (*Env, error) {
 	e := &Env{getenv: getenv, read: map[string]bool{}}
 	if path == "" {
-		path = findDotEnv()
-		if path == "" {
+		if path = findDotEnv(); path == "" {
 			e.searched, _ = os.Getwd()
 			return e, nil
 		}
@@ -60,9 +144,7 @@ func Load(getenv func(string) string, path string) (*Env, error) {
 		}
 		return nil, &Error{Problems: []string{fmt.Sprintf("env file %s cannot be parsed: use KEY=value lines", path)}}
 	}
-	e.file = vars
-	e.fileDir = filepath.Dir(path)
-	e.filePath = path
+	e.file, e.filePath = vars, path
 	return e, nil
 }
 
@@ -78,14 +160,10 @@ func findDotEnv() string {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() {
 			return p
 		}
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil || filepath.Dir(dir) == dir {
 			return ""
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
+		dir = filepath.Dir(dir)
 	}
 }
 
@@ -103,8 +181,11 @@ func (e *Env) problem(format string, args ...any) {
 	e.problems = append(e.problems, fmt.Sprintf(format, args...))
 }
 
-// String returns a required setting; hint says what it looks like.
-func (e *Env) String(name, hint string) string {
+// Problem records a problem found by the caller, e.g. a key file that does not load.
+func (e *Env) Problem(err error) { e.problems = append(e.problems, err.Error()) }
+
+// Required returns a setting that must be set; hint says what it looks like.
+func (e *Env) Required(name, hint string) string {
 	v, _ := e.lookup(name)
 	if v == "" {
 		e.problem("%s is not set: %s", name, hint)
@@ -112,7 +193,10 @@ func (e *Env) String(name, hint string) string {
 	return v
 }
 
-// Optional returns a setting or def when it is not set.
+// String is Required under its old name, until every caller says Required.
+func (e *Env) String(name, hint string) string { return e.Required(name, hint) }
+
+// Optional returns a setting, or def when it is not set.
 func (e *Env) Optional(name, def string) string {
 	if v, _ := e.lookup(name); v != "" {
 		return v
@@ -122,26 +206,20 @@ func (e *Env) Optional(name, def string) string {
 
 // URL returns a required absolute http(s) URL without a trailing slash.
 func (e *Env) URL(name, example string) string {
-	v, _ := e.lookup(name)
-	if v == "" {
+	if v, _ := e.lookup(name); v == "" {
 		e.problem("%s is not set: it must be a URL with scheme, like %s", name, example)
 		return ""
 	}
-	return e.checkURL(name, v, example)
+	return e.OptionalURL(name, "", example)
 }
 
-// OptionalURL returns a URL setting, or def when it is not set.
+// OptionalURL returns a URL setting without a trailing slash, or def when it is not set.
 func (e *Env) OptionalURL(name, def, example string) string {
 	v, _ := e.lookup(name)
 	if v == "" {
 		return def
 	}
-	return e.checkURL(name, v, example)
-}
-
-func (e *Env) checkURL(name, v, example string) string {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		e.problem("%s must be a URL with scheme, like %s", name, example)
 		return ""
 	}
@@ -154,28 +232,8 @@ func (e *Env) Path(name, hint string) string {
 	v, fromFile := e.lookup(name)
 	if v == "" {
 		e.problem("%s is not set: %s", name, hint)
-		return ""
-	}
-	if fromFile && !filepath.IsAbs(v) {
-		v = filepath.Join(e.fileDir, v)
-	}
-	return v
-}
-
-// Token returns a required token or secret that goes into a header as it
-// is, like a personal access token. A value pasted with its "Bearer " scheme,
-// or with a space or line break inside, is a problem: the server would
-// reject it, and the error would not say why. The value itself is never
-// quoted in a problem, since it is a secret.
-func (e *Env) Token(name, hint string) string {
-	v := e.String(name, hint)
-	if scheme, _, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
-		e.problem("%s starts with %q: set the token alone, without the scheme", name, scheme+" ")
-		return ""
-	}
-	if strings.ContainsFunc(v, unicode.IsSpace) {
-		e.problem("%s has a space or line break inside: paste the token alone, on one line", name)
-		return ""
+	} else if fromFile && !filepath.IsAbs(v) {
+		v = filepath.Join(filepath.Dir(e.filePath), v)
 	}
 	return v
 }
@@ -185,9 +243,6 @@ func (e *Env) Duration(name string, def time.Duration) time.Duration {
 	v, _ := e.lookup(name)
 	if v == "" {
 		return def
-	}
-	if v == "0" {
-		return 0
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
@@ -228,11 +283,6 @@ func (e *Env) Port(name string, def int) int {
 	return p
 }
 
-// Problem records a problem found by the caller, e.g. a key file that does not load.
-func (e *Env) Problem(err error) {
-	e.problems = append(e.problems, err.Error())
-}
-
 // Err returns an *Error listing every problem found so far, or nil. Call it
 // after reading every setting: it also reports a variable in the .env file
 // that is one typo away from a setting that was read and is not set (a
@@ -254,15 +304,11 @@ func (e *Env) Err() error {
 func (e *Env) typos() []string {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(e.file)) {
-		if e.read[name] {
-			continue
-		}
 		for _, want := range slices.Sorted(maps.Keys(e.read)) {
-			if e.getenv(want) != "" || e.file[want] != "" || !similar(name, want) {
-				continue
+			if !e.read[name] && e.getenv(want) == "" && e.file[want] == "" && similar(name, want) {
+				out = append(out, fmt.Sprintf("%s in %s is not a setting: did you mean %s?", name, e.filePath, want))
+				break
 			}
-			out = append(out, fmt.Sprintf("%s in %s is not a setting: did you mean %s?", name, e.filePath, want))
-			break
 		}
 	}
 	return out
@@ -272,9 +318,6 @@ func (e *Env) typos() []string {
 // in another case, or a few edits away (one for short names, which are
 // close to many words, two otherwise; a swap of two letters is one edit).
 func similar(a, b string) bool {
-	if strings.EqualFold(a, b) {
-		return true
-	}
 	limit := 2
 	if len(b) <= 5 {
 		limit = 1
@@ -306,10 +349,4 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(a)][len(b)]
-}
-
-// Invalid is the problem of a setting whose value does not work, e.g. a key
-// file that does not load: one line naming the setting, exit code 2.
-func Invalid(name string, err error) error {
-	return &Error{Problems: []string{name + ": " + err.Error()}}
 }

@@ -1,7 +1,11 @@
 package config
 
 import (
+	"bytes"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +36,7 @@ func TestRealEnvironmentWinsOverFile(t *testing.T) {
 	if got := e.URL("ZITADEL_DOMAIN", "https://x"); got != "https://from-env.example.com" {
 		t.Errorf("ZITADEL_DOMAIN = %q, want the environment's value without trailing slash", got)
 	}
-	if got := e.String("PROJECT_ID", "the project id"); got != "123" {
+	if got := e.Required("PROJECT_ID", "the project id"); got != "123" {
 		t.Errorf("PROJECT_ID = %q, want 123 from the file", got)
 	}
 	if err := e.Err(); err != nil {
@@ -50,7 +54,7 @@ func TestProblemsNameTheVariable(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
-	e.String("PROJECT_ID", "the id of the project in the ZITADEL console")
+	e.Required("PROJECT_ID", "the id of the project in the ZITADEL console")
 	e.Duration("INTROSPECTION_CACHE_TTL", 30*time.Second)
 	e.Port("PORT", 5000)
 	e.Problem(errors.New("key file k.json does not exist"))
@@ -240,7 +244,7 @@ func TestNoDotEnvSaysHowToGetOne(t *testing.T) {
 	if err := e.Err(); err != nil {
 		t.Errorf("everything from the environment: Err() = %v", err)
 	}
-	e.String("PROJECT_ID", "the project id")
+	e.Required("PROJECT_ID", "the project id")
 	var cfg *Error
 	if !errors.As(e.Err(), &cfg) || len(cfg.Problems) != 2 {
 		t.Fatalf("Err() = %v, want two problems", e.Err())
@@ -249,34 +253,6 @@ func TestNoDotEnvSaysHowToGetOne(t *testing.T) {
 	for _, want := range []string{"no .env file in " + mod, "cp .env.example .env", "-env FILE"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("first problem %q lacks %q", first, want)
-		}
-	}
-}
-
-func TestTokenIsOneTokenWithoutScheme(t *testing.T) {
-	for _, tc := range []struct{ value, want string }{
-		{"abc.def-ghi_jkl", ""},
-		{"  abc  ", ""}, // a trailing newline from a paste is trimmed
-		{"Bearer abc", `PAT starts with "Bearer ": set the token alone, without the scheme`},
-		{"bearer abc", `PAT starts with "bearer ": set the token alone, without the scheme`},
-		{"abc def", "PAT has a space or line break inside: paste the token alone, on one line"},
-		{"abc\ndef", "PAT has a space or line break inside: paste the token alone, on one line"},
-		{"", "PAT is not set: a personal access token"},
-	} {
-		e, _ := Load(env(map[string]string{"PAT": tc.value}), writeFile(t, t.TempDir(), ".env", ""))
-		got := e.Token("PAT", "a personal access token")
-		var problem string
-		if err := e.Err(); err != nil {
-			problem = err.Error()
-			if got != "" {
-				t.Errorf("Token(%q) = %q with a problem, want empty", tc.value, got)
-			}
-		}
-		if problem != tc.want {
-			t.Errorf("Token(%q): problem %q, want %q", tc.value, problem, tc.want)
-		}
-		if tc.value != "" && strings.Contains(problem, strings.TrimSpace(strings.TrimPrefix(tc.value, "Bearer"))) {
-			t.Errorf("the problem quotes the token: %q", problem)
 		}
 	}
 }
@@ -302,6 +278,64 @@ func TestTimeoutZeroIsAProblem(t *testing.T) {
 		}
 		if err != nil && !strings.Contains(err.Error(), "INTROSPECTION_TIMEOUT must be a duration more than 0, like 5s") {
 			t.Errorf("Timeout(%q): %v", tc.value, err)
+		}
+	}
+}
+
+func TestReport(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	flagErr := ParseFlags(fs, []string{"-nope"})
+	tests := []struct {
+		name   string
+		err    error
+		code   int
+		stderr string
+	}{
+		{"success", nil, ExitOK, ""},
+		{"help", flag.ErrHelp, ExitOK, ""},
+		{"already reported", fmt.Errorf("call api: %w", ErrFailed), ExitFailed, ""},
+		{"config", &Error{Problems: []string{"PAT is not set: x", "PROJECT_ID is not set: y"}}, ExitConfig, "config: PAT is not set: x\nconfig: PROJECT_ID is not set: y\n"},
+		{"wrapped config", fmt.Errorf("load: %w", &Error{Problems: []string{"a"}}), ExitConfig, "config: a\n"},
+		{"bad flag, printed by the flag package", flagErr, ExitConfig, ""},
+		{"usage", &UsageError{Err: errors.New("unexpected argument \"x\"")}, ExitConfig, "usage: unexpected argument \"x\"\n"},
+		{"other", errors.New("boom"), ExitFailed, "error: boom\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			if code := Report(tt.err, &stderr); code != tt.code {
+				t.Errorf("code = %d, want %d", code, tt.code)
+			}
+			if stderr.String() != tt.stderr {
+				t.Errorf("stderr = %q, want %q", stderr.String(), tt.stderr)
+			}
+		})
+	}
+}
+
+func TestParseFlagsRejectsArguments(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	var usage *UsageError
+	if err := ParseFlags(fs, []string{"extra"}); !errors.As(err, &usage) {
+		t.Errorf("err = %v, want a UsageError", err)
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	tests := []struct {
+		in    string
+		limit int
+		want  string
+	}{
+		{"invalid_client", 64, "invalid_client"},
+		{"line one\nforged=line\r\x1b[31mred", 64, "line one forged=line  [31mred"},
+		{"äöü€ and more", 4, "äöü€…"}, // cut on characters, never inside one
+		{"tab\there", 64, "tab here"},
+	}
+	for _, tt := range tests {
+		if got := Printable(tt.in, tt.limit); got != tt.want {
+			t.Errorf("Printable(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
 		}
 	}
 }
