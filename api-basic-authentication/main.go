@@ -30,14 +30,14 @@ import (
 	"syscall"
 
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(cli.ExitCode(run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr), os.Stderr))
+	os.Exit(config.Report(run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr), os.Stderr))
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -47,8 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	// Console: project → API app with authentication method Basic; the secret is shown once.
-	clientID := env.String("API_CLIENT_ID", "the client id of the API application")
-	clientSecret := env.String("API_CLIENT_SECRET", "the client secret of the API application")
+	clientID := env.Required("API_CLIENT_ID", "the client id of the API application")
+	clientSecret := env.Required("API_CLIENT_SECRET", "the client secret of the API application")
 	if err := env.Err(); err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
 	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
 )
@@ -60,7 +59,7 @@ func LoadSettings(name string, args []string, getenv func(string) string, stderr
 	fs.SetOutput(stderr)
 	fs.StringVar(&s.Addr, "addr", "", "listen `address` (default localhost:PORT, PORT default 5000)")
 	envFile := fs.String("env", "", "read settings from `FILE` instead of the nearest .env")
-	if err := cli.ParseFlags(fs, args[1:]); err != nil {
+	if err := config.ParseFlags(fs, args[1:]); err != nil {
 		return s, nil, err
 	}
 	env, err := config.Load(getenv, *envFile)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
@@ -121,8 +121,8 @@ func (h *harness) testJWTMode(t *testing.T) {
 		var printed strings.Builder
 		err := h.sample.Run(context.Background(), []string{h.sample.Name, "-addr", "127.0.0.1:0", "-env", emptyEnvFile(t)},
 			getenv(env), &strings.Builder{}, &strings.Builder{})
-		if code := cli.ExitCode(err, &printed); code != cli.ExitConfig || !strings.Contains(printed.String(), "PROJECT_ID is not set") {
-			t.Fatalf("exit code %d, printed %q; want %d and a line about PROJECT_ID", code, printed.String(), cli.ExitConfig)
+		if code := config.Report(err, &printed); code != config.ExitConfig || !strings.Contains(printed.String(), "PROJECT_ID is not set") {
+			t.Fatalf("exit code %d, printed %q; want %d and a line about PROJECT_ID", code, printed.String(), config.ExitConfig)
 		}
 	})
 }

@@ -2,7 +2,7 @@ package apiservertest
 
 import (
 	"context"
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"strings"
 	"testing"
 )
@@ -43,8 +43,8 @@ func (h *harness) testSettings(t *testing.T) {
 			var stdout, stderr strings.Builder
 			err := h.sample.Run(context.Background(), args, getenv(env), &stdout, &stderr)
 			var printed strings.Builder
-			if code := cli.ExitCode(err, &printed); code != cli.ExitConfig {
-				t.Fatalf("exit code %d, want %d; err %v", code, cli.ExitConfig, err)
+			if code := config.Report(err, &printed); code != config.ExitConfig {
+				t.Fatalf("exit code %d, want %d; err %v", code, config.ExitConfig, err)
 			}
 			if !strings.Contains(printed.String(), c.want) {
 				t.Fatalf("printed %q, want a line with %q", printed.String(), c.want)
@@ -58,8 +58,8 @@ func (h *harness) testSettings(t *testing.T) {
 	t.Run("every problem at once", func(t *testing.T) {
 		var printed strings.Builder
 		err := h.sample.Run(context.Background(), []string{h.sample.Name, "-env", emptyEnvFile(t)}, getenv(nil), &strings.Builder{}, &strings.Builder{})
-		if code := cli.ExitCode(err, &printed); code != cli.ExitConfig {
-			t.Fatalf("exit code %d, want %d", code, cli.ExitConfig)
+		if code := config.Report(err, &printed); code != config.ExitConfig {
+			t.Fatalf("exit code %d, want %d", code, config.ExitConfig)
 		}
 		for _, name := range append([]string{"ZITADEL_DOMAIN"}, h.sample.CredentialSettings...) {
 			if !strings.Contains(printed.String(), name+" is not set") {
@@ -71,7 +71,7 @@ func (h *harness) testSettings(t *testing.T) {
 	t.Run("unknown flag", func(t *testing.T) {
 		var stderr strings.Builder
 		err := h.sample.Run(context.Background(), []string{h.sample.Name, "-nope"}, getenv(nil), &strings.Builder{}, &stderr)
-		if code := cli.ExitCode(err, &strings.Builder{}); code != cli.ExitConfig || !strings.Contains(stderr.String(), "-addr") {
+		if code := config.Report(err, &strings.Builder{}); code != config.ExitConfig || !strings.Contains(stderr.String(), "-addr") {
 			t.Fatalf("exit code %d, usage %q", code, stderr.String())
 		}
 	})

@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/safetext"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 )
 
 // DefaultTimeout bounds one introspection round trip when Client.Timeout is 0.
@@ -219,7 +219,7 @@ func rejected(status int, raw []byte) *RejectedError {
 		Description string `json:"error_description"`
 	}
 	_ = json.Unmarshal(raw, &oauth) // not JSON: status alone says enough
-	return &RejectedError{Status: status, Code: safetext.Printable(oauth.Error, 64), Description: safetext.Printable(oauth.Description, 200)}
+	return &RejectedError{Status: status, Code: config.Printable(oauth.Error, 64), Description: config.Printable(oauth.Description, 200)}
 }
 
 // parse reads an introspection answer for an API of project projectID. It
