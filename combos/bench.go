@@ -19,7 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 	"github.com/zitadel/go-introspection-examples/internal/tokenrequest"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
@@ -64,11 +64,11 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	duration := fs.Duration("duration", 3*time.Second, "how long each route is driven")
 	concurrency := fs.Int("concurrency", 16, "concurrent connections")
-	if err := cli.ParseFlags(fs, args); err != nil {
+	if err := config.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if *duration <= 0 || *duration > time.Minute || *concurrency < 1 || *concurrency > 512 {
-		return &cli.UsageError{Err: fmt.Errorf("-duration must be in (0, 1m] and -concurrency in [1, 512]")}
+		return &config.UsageError{Err: fmt.Errorf("-duration must be in (0, 1m] and -concurrency in [1, 512]")}
 	}
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
 	var stops []func()

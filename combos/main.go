@@ -41,13 +41,13 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(cli.ExitCode(run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr), os.Stderr))
+	os.Exit(config.Report(run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr), os.Stderr))
 }
 
 const usage = `usage: go run ./combos [-env FILE]
@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return &cli.UsageError{Err: fmt.Errorf("unknown command %q", args[1])}
+		return &config.UsageError{Err: fmt.Errorf("unknown command %q", args[1])}
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
@@ -81,7 +81,7 @@ func matrix(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("combos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	envFile := fs.String("env", "", "run against the real ZITADEL configured in `FILE` (all variables of .env.example) instead of a local one")
-	if err := cli.ParseFlags(fs, args); err != nil {
+	if err := config.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -99,7 +99,7 @@ func matrix(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintln(stdout, summary)
 	progress("done in %s", time.Since(start).Round(100*time.Millisecond))
 	if failed > 0 {
-		return cli.ErrFailed
+		return config.ErrFailed
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
@@ -105,9 +105,9 @@ func TestWrongAPISecretFails(t *testing.T) {
 	file := writeEnv(t, env)
 
 	var stdout, stderr bytes.Buffer
-	code := cli.ExitCode(run(ctx, []string{"combos", "-env", file}, os.Getenv, &stdout, &stderr), &stderr)
-	if code != cli.ExitFailed {
-		t.Fatalf("exit code = %d, want %d\n%s\n%s", code, cli.ExitFailed, stdout.String(), stderr.String())
+	code := config.Report(run(ctx, []string{"combos", "-env", file}, os.Getenv, &stdout, &stderr), &stderr)
+	if code != config.ExitFailed {
+		t.Fatalf("exit code = %d, want %d\n%s\n%s", code, config.ExitFailed, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
 	basicFailed := regexp.MustCompile(`(?m)^[1-6] .*\sBasic\s.*✗$`)
@@ -148,9 +148,9 @@ func TestPreflightReportsEveryProblem(t *testing.T) {
 	file := writeEnv(t, env)
 
 	var stdout, stderr bytes.Buffer
-	code := cli.ExitCode(run(ctx, []string{"combos", "-env", file}, os.Getenv, &stdout, &stderr), &stderr)
-	if code != cli.ExitConfig {
-		t.Fatalf("exit code = %d, want %d\n%s", code, cli.ExitConfig, stderr.String())
+	code := config.Report(run(ctx, []string{"combos", "-env", file}, os.Getenv, &stdout, &stderr), &stderr)
+	if code != config.ExitConfig {
+		t.Fatalf("exit code = %d, want %d\n%s", code, config.ExitConfig, stderr.String())
 	}
 	var problems []string
 	for _, l := range strings.Split(stderr.String(), "\n") {

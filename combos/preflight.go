@@ -33,12 +33,12 @@ func preflight(ctx context.Context, envFile string) error {
 			env.Problem(fmt.Errorf("CLIENT_PRIVATE_KEY_FILE_PATH: %w", err))
 		}
 	}
-	env.String("API_CLIENT_ID", "the API application's client id, for api-basic-authentication")
-	env.String("API_CLIENT_SECRET", "the API application's client secret, for api-basic-authentication")
-	env.String("PROJECT_ID", "the id of the project the API belongs to")
-	env.String("CLIENT_ID", "the service user's user name, for service-user-client-credentials")
-	env.String("CLIENT_SECRET", "the service user's client secret, for service-user-client-credentials")
-	env.String("PAT", "a personal access token of the service user, for service-user-pat")
+	env.Required("API_CLIENT_ID", "the API application's client id, for api-basic-authentication")
+	env.Required("API_CLIENT_SECRET", "the API application's client secret, for api-basic-authentication")
+	env.Required("PROJECT_ID", "the id of the project the API belongs to")
+	env.Required("CLIENT_ID", "the service user's user name, for service-user-client-credentials")
+	env.Required("CLIENT_SECRET", "the service user's client secret, for service-user-client-credentials")
+	env.Required("PAT", "a personal access token of the service user, for service-user-pat")
 	if domain != "" {
 		if err := discover(ctx, domain); err != nil {
 			env.Problem(fmt.Errorf("ZITADEL_DOMAIN: %w", err))

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
@@ -25,7 +25,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", ".local-zitadel", "`directory` for the .env, key files and the instance's state, created if missing")
 	fresh := fs.Bool("fresh", false, "start a new instance even if -dir holds one (new ids, keys and secrets)")
 	version := fs.String("zitadel-version", "current", "ZITADEL `release` whose management APIs to serve, e.g. v3.4 or v4.4 (no v2 project, application or authorization service before v4.5)")
-	if err := cli.ParseFlags(fs, args); err != nil {
+	if err := config.ParseFlags(fs, args); err != nil {
 		return err
 	}
 

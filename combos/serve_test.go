@@ -15,7 +15,7 @@ import (
 
 	"github.com/joho/godotenv"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 )
 
 func TestServe(t *testing.T) {
@@ -208,9 +208,9 @@ func TestServePortInUse(t *testing.T) {
 	defer ln.Close()
 	var stdout, stderr lockedBuffer
 	err = run(t.Context(), []string{"combos", "serve", "-addr", ln.Addr().String(), "-dir", t.TempDir()}, os.Getenv, &stdout, &stderr)
-	code := cli.ExitCode(err, &stderr)
+	code := config.Report(err, &stderr)
 	want := "error: " + ln.Addr().String() + " is in use, by another combos serve or another program: stop it, or choose another address with -addr, e.g. -addr 127.0.0.1:8081\n"
-	if code != cli.ExitFailed || stderr.String() != want {
-		t.Errorf("exit %d, stderr %q; want %d, %q", code, stderr.String(), cli.ExitFailed, want)
+	if code != config.ExitFailed || stderr.String() != want {
+		t.Errorf("exit %d, stderr %q; want %d, %q", code, stderr.String(), config.ExitFailed, want)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
 	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/keyfile"
 )
@@ -98,11 +97,11 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", "zitadel-setup", "`directory` for the .env and key files, created 0700")
 	del := fs.Bool("delete", false, "remove what setup created, the keys, secrets and PATs it added, and its files")
 	rotate := fs.Bool("rotate", false, "make new client secrets for the apps and users setup finds; the old secrets stop working")
-	if err := cli.ParseFlags(fs, args); err != nil {
+	if err := config.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if *envFile == "" {
-		return &cli.UsageError{Err: errors.New("setup needs -env FILE with ZITADEL_DOMAIN and ADMIN_KEY_FILE")}
+		return &config.UsageError{Err: errors.New("setup needs -env FILE with ZITADEL_DOMAIN and ADMIN_KEY_FILE")}
 	}
 	env, err := config.Load(func(string) string { return "" }, *envFile)
 	if err != nil {

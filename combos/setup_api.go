@@ -22,7 +22,7 @@ import (
 
 	"github.com/zitadel/go-introspection-examples/internal/assertion"
 	"github.com/zitadel/go-introspection-examples/internal/keyfile"
-	"github.com/zitadel/go-introspection-examples/internal/safetext"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 )
 
 // zitadelAPI calls ZITADEL as the admin service user.
@@ -60,7 +60,7 @@ func signIn(ctx context.Context, domain, keyFile string) (*zitadelAPI, error) {
 		return nil, fmt.Errorf("ZITADEL_DOMAIN %s: %w", domain, err)
 	}
 	if discovery.Issuer != domain || discovery.TokenEndpoint == "" || discovery.UserinfoEndpoint == "" || discovery.IntrospectionEndpoint == "" {
-		return nil, fmt.Errorf("ZITADEL_DOMAIN %s: its discovery document names issuer %q: set ZITADEL_DOMAIN to exactly the instance URL", domain, safetext.Printable(discovery.Issuer, 200))
+		return nil, fmt.Errorf("ZITADEL_DOMAIN %s: its discovery document names issuer %q: set ZITADEL_DOMAIN to exactly the instance URL", domain, config.Printable(discovery.Issuer, 200))
 	}
 
 	z.tokenURL, z.introspectionURL = discovery.TokenEndpoint, discovery.IntrospectionEndpoint
@@ -94,7 +94,7 @@ func signIn(ctx context.Context, domain, keyFile string) (*zitadelAPI, error) {
 		// ZITADEL answers a bad grant assertion with 400 invalid_grant or,
 		// in current versions, 500 server_error (docs/zitadel-on-the-wire.md).
 		return nil, fmt.Errorf("ZITADEL rejected the admin key in ADMIN_KEY_FILE (HTTP %d %s %s): is it the key of a service user of this instance, not deleted, and is ZITADEL_DOMAIN that instance?",
-			resp.StatusCode, safetext.Printable(tok.Error, 100), safetext.Printable(tok.Description, 200))
+			resp.StatusCode, config.Printable(tok.Error, 100), config.Printable(tok.Description, 200))
 	}
 	z.token = tok.AccessToken
 
@@ -179,7 +179,7 @@ func (z *zitadelAPI) do(ctx context.Context, method, path, name string, req, res
 		Message string          `json:"message"`
 	}
 	if mt == "application/json" && json.Unmarshal(raw, &connectErr) == nil && len(connectErr.Code) > 0 {
-		e.code, e.message = codeName(connectErr.Code), safetext.Printable(connectErr.Message, 300)
+		e.code, e.message = codeName(connectErr.Code), config.Printable(connectErr.Message, 300)
 	}
 	return e
 }
