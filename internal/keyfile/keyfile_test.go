@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -138,24 +139,6 @@ func TestKeyNeverPrintsPrivateKey(t *testing.T) {
 	}
 }
 
-func TestSignSetsKidAndVerifies(t *testing.T) {
-	k, err := Parse(keyJSON(t, map[string]string{"type": "application", "keyId": "kid-1", "key": pkcs8(), "clientId": "c"}), TypeApplication)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed, err := k.Sign(jwt.RegisteredClaims{Subject: "c"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jwt.Parse(signed, func(*jwt.Token) (any, error) { return &testKey().PublicKey, nil }, jwt.WithValidMethods([]string{"RS256"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok.Header["kid"] != "kid-1" {
-		t.Errorf("kid = %v", tok.Header["kid"])
-	}
-}
-
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
@@ -187,4 +170,85 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error quotes the key: %v", err)
 		}
 	})
+}
+
+func assertionKey(t *testing.T) (*Key, *rsa.PublicKey) {
+	t.Helper()
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(map[string]string{
+		"type": "serviceaccount", "keyId": "kid-7", "userId": "user-7",
+		"key": string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(priv)})),
+	})
+	k, err := Parse(raw, TypeServiceAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, &priv.PublicKey
+}
+
+func TestAssertionClaims(t *testing.T) {
+	key, pub := assertionKey(t)
+	s := key.Assertions("https://issuer.example.com")
+	now := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	s.now = func() time.Time { return now }
+	signed, err := s.Assertion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims jwt.RegisteredClaims
+	tok, err := jwt.ParseWithClaims(signed, &claims, func(*jwt.Token) (any, error) { return pub, nil },
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(func() time.Time { return now }),
+		jwt.WithAudience("https://issuer.example.com"), jwt.WithIssuer("user-7"), jwt.WithSubject("user-7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Header["kid"] != "kid-7" {
+		t.Errorf("kid = %v, want kid-7", tok.Header["kid"])
+	}
+	if !claims.IssuedAt.Equal(now.Truncate(time.Second)) {
+		t.Errorf("iat = %v, want %v (never in the future)", claims.IssuedAt, now.Truncate(time.Second))
+	}
+	if life := claims.ExpiresAt.Sub(claims.IssuedAt.Time); life != Lifetime || life > 5*time.Minute {
+		t.Errorf("lifetime = %v, want %v (at most 5 minutes)", life, Lifetime)
+	}
+}
+
+func TestAssertionReusedUntilShortlyBeforeExpiry(t *testing.T) {
+	key, _ := assertionKey(t)
+	s := key.Assertions("https://issuer.example.com")
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s.now = func() time.Time { return now }
+
+	first, _ := s.Assertion()
+	now = now.Add(Lifetime - RenewBefore - time.Second)
+	if again, _ := s.Assertion(); again != first {
+		t.Error("a new assertion was signed while the current one had more than RenewBefore left")
+	}
+	now = now.Add(time.Second)
+	if renewed, _ := s.Assertion(); renewed == first {
+		t.Error("the assertion was reused within RenewBefore of its expiry")
+	}
+}
+
+func TestAssertionConcurrentUse(t *testing.T) {
+	key, _ := assertionKey(t)
+	s := key.Assertions("https://issuer.example.com")
+	var wg sync.WaitGroup
+	got := make([]string, 32)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], _ = s.Assertion()
+		}()
+	}
+	wg.Wait()
+	for _, g := range got {
+		if g != got[0] || g == "" {
+			t.Fatal("concurrent callers got different assertions: each one should reuse the first")
+		}
+	}
 }
