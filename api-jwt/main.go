@@ -32,7 +32,6 @@ import (
 	"syscall"
 
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
-	"github.com/zitadel/go-introspection-examples/internal/assertion"
 	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/introspect"
 	"github.com/zitadel/go-introspection-examples/internal/keyfile"
@@ -85,7 +84,7 @@ func privateKeyJWT(keyFile, issuer string) (introspect.Authenticate, error) {
 	// The client assertion says "I am this API application" (iss = sub = its
 	// client id, aud = the ZITADEL instance), signed with its private key. It
 	// is valid for 5 minutes and reused meanwhile, not signed per request.
-	assertions := assertion.New(key, issuer)
+	assertions := key.Assertions(issuer)
 	return func(_ *http.Request, form url.Values) error {
 		signed, err := assertions.Assertion()
 		if err != nil {
