@@ -20,9 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/assertion"
-	"github.com/zitadel/go-introspection-examples/internal/keyfile"
 	"github.com/zitadel/go-introspection-examples/internal/config"
+	"github.com/zitadel/go-introspection-examples/internal/keyfile"
 )
 
 // zitadelAPI calls ZITADEL as the admin service user.
@@ -65,7 +64,7 @@ func signIn(ctx context.Context, domain, keyFile string) (*zitadelAPI, error) {
 
 	z.tokenURL, z.introspectionURL = discovery.TokenEndpoint, discovery.IntrospectionEndpoint
 
-	signed, err := assertion.New(key, domain).Assertion()
+	signed, err := key.Assertions(domain).Assertion()
 	if err != nil {
 		return nil, fmt.Errorf("ADMIN_KEY_FILE: sign the grant assertion: %w", err)
 	}
