@@ -1,119 +1,210 @@
-// Package tokensource gets access tokens for a service user, reuses them, and
-// sends them, in the idiom of golang.org/x/oauth2 (Token, ReuseTokenSource,
-// Transport, NewClient), written on the standard library.
+// Package tokensource is how a service user gets its access token from
+// ZITADEL (blog sections 4.1.1 and 4.1.2), built on golang.org/x/oauth2: the
+// settings of a token request, a source that reuses the token and renews it
+// after the API rejected it, and a refused token request explained in
+// ZITADEL's own words with a hint for the usual cause.
 //
-// A sample supplies the one thing that differs between grants: a Fetch
-// function that asks ZITADEL for a token (blog sections 4.1.1 and 4.1.2) or
-// hands out a personal access token (4.2). Source calls it as rarely as it can:
-// once at the start, again shortly before the token expires, and once after the
-// API rejected the token. NewClient gives an *http.Client that does all that
-// on every request, to the samples' API or any other.
+// The token request itself is the sample's: clientcredentials.Config's with a
+// secret, or a small one of its own for the JWT bearer grant with a key file.
 package tokensource
 
 import (
-	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"log/slog"
-	"time"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/oauth2"
+
+	"github.com/zitadel/go-introspection-examples/internal/config"
 )
 
-// Token is an access token. fmt, log/slog and encoding/json never show
-// AccessToken, whether they get a Token or a *Token, so a token printed or
-// logged by mistake does not leak; only AccessToken itself is the secret.
-type Token struct {
-	AccessToken string
-	TokenType   string    // "Bearer" for every ZITADEL token
-	Expiry      time.Time // zero: no known expiry (e.g. a PAT)
+// Grant is where a sample asks ZITADEL for a token, and for what.
+type Grant struct {
+	// Issuer is ZITADEL_DOMAIN, the instance URL: also the audience of a
+	// grant assertion (RFC 7523 §3).
+	Issuer string
+	// TokenURL is ZITADEL_TOKEN_URL, default Issuer + "/oauth/v2/token".
+	TokenURL string
+	// Scopes are Scopes(PROJECT_ID).
+	Scopes []string
 }
 
-// String describes the token without its value.
-func (t Token) String() string {
-	if t.Expiry.IsZero() {
-		return fmt.Sprintf("%s token [REDACTED]", t.TokenType)
+// ReadGrant reads the settings of a token request, recording problems on env.
+func ReadGrant(env *config.Env) Grant {
+	var g Grant
+	g.Issuer = env.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
+	defaultURL := ""
+	if g.Issuer != "" {
+		defaultURL = g.Issuer + "/oauth/v2/token"
 	}
-	return fmt.Sprintf("%s token [REDACTED] expiring %s", t.TokenType, t.Expiry.Format(time.RFC3339))
+	g.TokenURL = env.OptionalURL("ZITADEL_TOKEN_URL", defaultURL, "https://my-instance.zitadel.cloud/oauth/v2/token")
+	g.Scopes = Scopes(env.Required("PROJECT_ID", "the id of the API's project, from the project's page in the console"))
+	return g
 }
 
-// Format makes every fmt verb, %#v included, print String.
-func (t Token) Format(f fmt.State, _ rune) { fmt.Fprint(f, t.String()) }
-
-// LogValue keeps the token value out of log/slog output.
-func (t Token) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("type", t.TokenType), slog.Time("expiry", t.Expiry))
+// Scopes are the scopes of the original samples. The last one puts the
+// project into the token's audience; without it the API's introspection
+// answers active:false. There is no read:messages: ZITADEL drops custom
+// scopes (since v2.53), and the role reaches the API as a role claim of the
+// introspection answer, from the service user's grant.
+func Scopes(projectID string) []string {
+	return []string{"openid", "profile", "email", "urn:zitadel:iam:org:project:id:" + projectID + ":aud"}
 }
 
-// MarshalJSON keeps the token value out of JSON, e.g. a struct that holds a
-// Token and is logged as JSON.
-func (t Token) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]any{"token_type": t.TokenType, "expiry": t.Expiry, "access_token": "[REDACTED]"})
-}
+// RejectedGrant is the hint when the API rejects a token that ZITADEL has
+// just issued: the token request worked, so the usual cause is the audience.
+const RejectedGrant = "ZITADEL issued a token but the API does not accept it: is PROJECT_ID the id of the API's project (the scope urn:zitadel:iam:org:project:id:{PROJECT_ID}:aud puts it into the token's audience), and do the API and this client use the same ZITADEL instance?"
 
-// Fetch gets a new token: a token request to ZITADEL, or a PAT read from the settings.
-type Fetch func(ctx context.Context) (*Token, error)
+// A Request asks ZITADEL for a new token each time it is called, like
+// clientcredentials.Config.Token.
+type Request func() (*oauth2.Token, error)
 
-// Renewal bounds: a token is renewed RenewBefore before it expires, or a
-// tenth of its lifetime before, whichever is sooner, so a short-lived token
-// is still used for most of its life and a long one (ZITADEL's default is
-// 12 hours) never expires on its way to the API.
-const RenewBefore = time.Minute
-
-// Source hands out one token until it is about to expire or is invalidated.
-// It is safe for concurrent use; at most one Fetch runs at a time, and
-// callers that wait for it get its token.
+// Source hands out the token of a Request until shortly before it expires
+// (oauth2.ReuseTokenSource: N calls cost one token request), and a new one
+// after Renew. Make it with New; it is safe for concurrent use.
 type Source struct {
-	fetch Fetch
-	now   func() time.Time
+	request oauth2.TokenSource // one token request per call, its errors explained
 
-	lock    chan struct{} // a mutex that a waiting caller can give up on when its ctx ends
-	current *Token
-	renewAt time.Time
+	mu    sync.Mutex
+	reuse oauth2.TokenSource
 }
 
-// New returns a Source that gets its tokens from fetch.
-func New(fetch Fetch) *Source {
-	return &Source{fetch: fetch, now: time.Now, lock: make(chan struct{}, 1)}
+// New returns a Source of request's tokens. When ZITADEL refuses the
+// request with one of the OAuth error codes, the error's hint is hint: how a
+// sample names its own settings for the refusals its grant causes.
+func New(request Request, hint string, codes ...string) *Source {
+	r := explained{request: request, hint: hint, codes: codes}
+	return &Source{request: r, reuse: oauth2.ReuseTokenSource(nil, r)}
 }
 
-// Token returns the current token, fetching a new one if there is none or it
-// is about to expire.
-func (s *Source) Token(ctx context.Context) (*Token, error) {
-	select {
-	case s.lock <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-s.lock }()
+// Token returns the current token, or a new one when there is none or it
+// is about to expire. Its error is an *Error.
+func (s *Source) Token() (*oauth2.Token, error) {
+	s.mu.Lock()
+	reuse := s.reuse
+	s.mu.Unlock()
+	return reuse.Token()
+}
 
-	if s.current != nil && (s.renewAt.IsZero() || s.now().Before(s.renewAt)) {
-		return s.current, nil
+// Renew drops rejected, a token the API answered with 401 (revoked, or
+// ended early), so that Token gets a new one. When the source holds another
+// token already (a caller renewed first), it keeps that one: many requests
+// rejected with one token cost one new token.
+func (s *Source) Renew(rejected *oauth2.Token) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if current, err := s.reuse.Token(); err == nil && current.AccessToken != rejected.AccessToken {
+		return
 	}
-	fetchedAt := s.now()
-	tok, err := s.fetch(ctx)
+	s.reuse = oauth2.ReuseTokenSource(nil, s.request)
+}
+
+// explained is a Request whose errors are an *Error with a hint.
+type explained struct {
+	request Request
+	hint    string
+	codes   []string
+}
+
+func (r explained) Token() (*oauth2.Token, error) {
+	tok, err := r.request()
 	if err != nil {
-		return nil, err
+		e := explain(err)
+		if slices.Contains(r.codes, e.Code) {
+			e.Hint = r.hint
+		}
+		return nil, e
 	}
-	s.current, s.renewAt = tok, renewAt(fetchedAt, tok.Expiry)
+	// The token goes into "Authorization: Bearer" (RFC 6750), and
+	// -print-token must print one word for curl: another type, or a token
+	// with a space inside, would only fail later.
+	if tok.Type() != "Bearer" || strings.ContainsFunc(tok.AccessToken, notInToken) {
+		return nil, &Error{Status: 200, Hint: hintTokenURL}
+	}
 	return tok, nil
 }
 
-// renewAt is when a token fetched at fetchedAt should be replaced.
-func renewAt(fetchedAt, expiry time.Time) time.Time {
-	if expiry.IsZero() {
-		return time.Time{}
-	}
-	margin := min(RenewBefore, expiry.Sub(fetchedAt)/10)
-	return expiry.Add(-margin)
+// notInToken is what a bearer token never holds (RFC 6750 §2.1): anything
+// but printable ASCII, and the space.
+func notInToken(r rune) bool { return r <= ' ' || r > '~' }
+
+// Error is a failed token request. It carries ZITADEL's own words and one hint
+// for the usual cause; it never holds the form or headers that were sent.
+type Error struct {
+	Status      int    // HTTP status; 0 when there was no answer x/oauth2 could read
+	ContentType string // of an answer that is not an OAuth error
+	Code        string // OAuth error code, e.g. invalid_grant (RFC 6749 §5.2)
+	Description string // ZITADEL's error_description
+	Hint        string // what to check, naming the setting; may be empty
+	Err         error  // why there was no answer, when Status is 0
 }
 
-// Invalidate drops tok after the API rejected it (HTTP 401), so the next
-// Token call fetches a new one. If another caller already replaced tok, it
-// does nothing: many requests failing with the same token cost one new token,
-// not one each.
-func (s *Source) Invalidate(tok *Token) {
-	s.lock <- struct{}{}
-	defer func() { <-s.lock }()
-	if s.current != nil && tok != nil && s.current.AccessToken == tok.AccessToken {
-		s.current = nil
+func (e *Error) Error() string {
+	switch {
+	case e.Status == 0:
+		return fmt.Sprintf("token request failed: %v", e.Err)
+	case e.Code != "" && e.Description != "":
+		return fmt.Sprintf("ZITADEL refused the token request: %s: %s", e.Code, e.Description)
+	case e.Code != "":
+		return "ZITADEL refused the token request: " + e.Code
+	case e.ContentType != "":
+		return fmt.Sprintf("token endpoint answered HTTP %d (%s), not a token response", e.Status, e.ContentType)
+	default:
+		return fmt.Sprintf("token endpoint answered HTTP %d, not a token response", e.Status)
 	}
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// UserHint is the hint to print with the error.
+func (e *Error) UserHint() string { return e.Hint }
+
+// explain turns an error of x/oauth2 into an *Error. Its own text is not
+// shown: for an answer that is not an OAuth error it quotes the body.
+func explain(err error) *Error {
+	var answer *oauth2.RetrieveError
+	var noAnswer *url.Error
+	switch {
+	case errors.As(err, &answer) && answer.ErrorCode != "":
+		return &Error{
+			Status:      answer.Response.StatusCode,
+			Code:        config.Printable(answer.ErrorCode, 64),
+			Description: config.Printable(answer.ErrorDescription, 300),
+			Hint:        hint(answer.ErrorCode),
+		}
+	case errors.As(err, &answer):
+		e := &Error{Status: answer.Response.StatusCode, ContentType: config.Printable(answer.Response.Header.Get("Content-Type"), 100), Hint: hintTokenURL}
+		if e.Status >= 500 {
+			// A gateway's error page, or ZITADEL failing before it could say why.
+			e.Hint = hintUnavailable
+		}
+		return e
+	case errors.As(err, &noAnswer) && noAnswer.Timeout():
+		return &Error{Err: err, Hint: hintTimeout}
+	default:
+		// No answer, or a 200 that x/oauth2 found no token in.
+		return &Error{Err: err, Hint: hintTokenURL}
+	}
+}
+
+const (
+	hintTokenURL    = "check ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set): the token endpoint is https://<your instance>/oauth/v2/token"
+	hintTimeout     = "ZITADEL did not answer in time: is ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set) reachable from here? A slow connection needs a longer -timeout"
+	hintUnavailable = "ZITADEL, or a proxy in front of it, failed: try again later; if it persists, check ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set)"
+)
+
+// hint names the setting behind the usual cause of a token endpoint error
+// that does not depend on the grant (docs/zitadel-on-the-wire.md, "Token
+// endpoint"). Each grant names its own settings for its codes (New).
+func hint(code string) string {
+	switch code {
+	case "invalid_scope":
+		return "check PROJECT_ID: the scope urn:zitadel:iam:org:project:id:{PROJECT_ID}:aud needs the id of a project of this instance"
+	case "server_error", "temporarily_unavailable":
+		return "ZITADEL has a problem of its own; try again later"
+	}
+	return ""
 }

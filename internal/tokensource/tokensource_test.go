@@ -1,199 +1,321 @@
 package tokensource
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
+	"unicode"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
-// clock is a settable time for Source.now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+// The samples' end-to-end tests run the grants against the local ZITADEL,
+// and internal/serviceuser's run the renewal after a 401 against the API.
+
+// counting is a grant that hands out token-1, token-2, … valid for lifetime
+// (0: no expiry) and counts its token requests.
+type counting struct {
+	lifetime time.Duration
+	calls    atomic.Int32
 }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// counting returns a Fetch that hands out token-1, token-2, … valid for
-// lifetime (0: no expiry) and counts its calls.
-func counting(c *clock, lifetime time.Duration, calls *atomic.Int32) Fetch {
-	return func(context.Context) (*Token, error) {
-		n := calls.Add(1)
-		tok := &Token{AccessToken: fmt.Sprintf("token-%d", n), TokenType: "Bearer"}
-		if lifetime > 0 {
-			tok.Expiry = c.now().Add(lifetime)
-		}
-		return tok, nil
+func (c *counting) Token() (*oauth2.Token, error) {
+	tok := &oauth2.Token{AccessToken: fmt.Sprintf("token-%d", c.calls.Add(1)), TokenType: "Bearer"}
+	if c.lifetime > 0 {
+		tok.Expiry = time.Now().Add(c.lifetime)
 	}
+	return tok, nil
 }
 
-func newSource(c *clock, fetch Fetch) *Source {
-	s := New(fetch)
-	s.now = c.now
-	return s
-}
-
-func TestSourceRenewsShortlyBeforeExpiry(t *testing.T) {
+// x/oauth2 renews a token 10 s before it expires; time is the bubble's.
+func TestSourceReusesTheTokenUntilShortlyBeforeItExpires(t *testing.T) {
 	tests := []struct {
 		name     string
 		lifetime time.Duration
 		reuseFor time.Duration // still the first token after this long
-		renewBy  time.Duration // a new token after this long
+		renewBy  time.Duration // a new token after this long; 0: never
 	}{
-		{"ZITADEL default 12h: one minute before", 12 * time.Hour, 12*time.Hour - time.Minute - time.Second, 12*time.Hour - time.Minute},
-		{"short-lived: a tenth of its lifetime before", 20 * time.Second, 17 * time.Second, 18 * time.Second},
-		{"no expiry (PAT): never", 0, 1000 * time.Hour, -1},
+		{"ZITADEL default 12h", 12 * time.Hour, 12*time.Hour - 11*time.Second, 12*time.Hour - 9*time.Second},
+		{"no expiry", 0, 1000 * time.Hour, 0},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := &clock{t: time.Unix(1_700_000_000, 0)}
-			var calls atomic.Int32
-			s := newSource(c, counting(c, tt.lifetime, &calls))
-			ctx := context.Background()
-			first, err := s.Token(ctx)
+		synctest.Test(t, func(t *testing.T) {
+			grant := &counting{lifetime: tt.lifetime}
+			s := New(grant.Token, "")
+			first, err := s.Token()
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.add(tt.reuseFor)
-			if tok, _ := s.Token(ctx); tok != first || calls.Load() != 1 {
-				t.Fatalf("after %v: got %v after %d fetches, want the first token after 1", tt.reuseFor, tok, calls.Load())
+			time.Sleep(tt.reuseFor)
+			if tok, _ := s.Token(); tok != first || grant.calls.Load() != 1 {
+				t.Fatalf("%s, after %v: %d token requests, want the first token", tt.name, tt.reuseFor, grant.calls.Load())
 			}
-			if tt.renewBy < 0 {
+			if tt.renewBy == 0 {
 				return
 			}
-			c.add(tt.renewBy - tt.reuseFor)
-			if tok, _ := s.Token(ctx); tok == first || calls.Load() != 2 {
-				t.Fatalf("after %v: got %v after %d fetches, want a second token", tt.renewBy, tok, calls.Load())
+			time.Sleep(tt.renewBy - tt.reuseFor)
+			if tok, _ := s.Token(); tok == first || grant.calls.Load() != 2 {
+				t.Fatalf("%s, after %v: %d token requests, want a second token", tt.name, tt.renewBy, grant.calls.Load())
 			}
 		})
 	}
 }
 
-func TestInvalidateCausesOneFetch(t *testing.T) {
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	var calls atomic.Int32
-	s := newSource(c, counting(c, time.Hour, &calls))
-	ctx := context.Background()
-	rejected, _ := s.Token(ctx)
-
-	// Ten requests fail with the same token: the first Invalidate drops it,
-	// the others find it already replaced.
+// Twenty requests rejected with one token: the first Renew drops it, the
+// others find it replaced. A stale Renew changes nothing.
+func TestRenewAfterConcurrent401sCostsOneNewToken(t *testing.T) {
+	grant := &counting{lifetime: time.Hour}
+	s := New(grant.Token, "")
+	rejected, _ := s.Token()
 	var wg sync.WaitGroup
-	for range 10 {
+	for range 20 {
 		wg.Go(func() {
-			s.Invalidate(rejected)
-			if tok, err := s.Token(ctx); err != nil || tok.AccessToken != "token-2" {
+			s.Renew(rejected)
+			if tok, err := s.Token(); err != nil || tok.AccessToken != "token-2" {
 				t.Errorf("got %v, %v; want token-2", tok, err)
 			}
 		})
 	}
 	wg.Wait()
-	if n := calls.Load(); n != 2 {
-		t.Fatalf("%d fetches, want 2", n)
-	}
-	s.Invalidate(&Token{AccessToken: "token-1"}) // stale: no effect
-	s.Invalidate(nil)
-	if tok, _ := s.Token(ctx); tok.AccessToken != "token-2" || calls.Load() != 2 {
-		t.Fatalf("a stale Invalidate dropped the current token: %d fetches", calls.Load())
+	s.Renew(rejected)
+	if tok, _ := s.Token(); tok.AccessToken != "token-2" || grant.calls.Load() != 2 {
+		t.Fatalf("%d token requests, want 2", grant.calls.Load())
 	}
 }
 
-func TestConcurrentCallersShareOneFetch(t *testing.T) {
+// Callers that come while a token request runs wait for its token; x/oauth2
+// holds a mutex for it.
+func TestConcurrentCallersShareOneTokenRequest(t *testing.T) {
 	var calls atomic.Int32
-	release := make(chan struct{})
-	s := New(func(context.Context) (*Token, error) {
+	started, release := make(chan struct{}), make(chan struct{})
+	s := New(func() (*oauth2.Token, error) {
 		calls.Add(1)
+		close(started)
 		<-release
-		return &Token{AccessToken: "shared", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}, nil
-	})
+		return &oauth2.Token{AccessToken: "shared", Expiry: time.Now().Add(time.Hour)}, nil
+	}, "")
 	var wg sync.WaitGroup
 	for range 100 {
 		wg.Go(func() {
-			if tok, err := s.Token(context.Background()); err != nil || tok.AccessToken != "shared" {
+			if tok, err := s.Token(); err != nil || tok.AccessToken != "shared" {
 				t.Errorf("got %v, %v", tok, err)
 			}
 		})
 	}
-	time.Sleep(10 * time.Millisecond)
+	<-started
 	close(release)
 	wg.Wait()
 	if n := calls.Load(); n != 1 {
-		t.Fatalf("%d fetches for 100 concurrent callers, want 1", n)
+		t.Fatalf("%d token requests for 100 concurrent callers, want 1", n)
 	}
 }
 
-func TestFetchErrorIsNotCached(t *testing.T) {
-	fail := errors.New("token endpoint down")
+func TestFailedTokenRequestIsNotCached(t *testing.T) {
 	var calls int
-	s := New(func(context.Context) (*Token, error) {
-		calls++
-		if calls == 1 {
-			return nil, fail
+	s := New(func() (*oauth2.Token, error) {
+		if calls++; calls == 1 {
+			return nil, errors.New("token endpoint down")
 		}
-		return &Token{AccessToken: "ok", TokenType: "Bearer"}, nil
-	})
-	if _, err := s.Token(context.Background()); !errors.Is(err, fail) {
-		t.Fatalf("got %v, want the fetch error", err)
+		return &oauth2.Token{AccessToken: "ok"}, nil
+	}, "")
+	if _, err := s.Token(); err == nil {
+		t.Fatal("no error")
 	}
-	if tok, err := s.Token(context.Background()); err != nil || tok.AccessToken != "ok" {
-		t.Fatalf("got %v, %v after a failed fetch, want a new token", tok, err)
+	if tok, err := s.Token(); err != nil || tok.AccessToken != "ok" {
+		t.Fatalf("got %v, %v after a failed request, want a new token", tok, err)
 	}
 }
 
-func TestWaitingCallerGivesUpWithItsContext(t *testing.T) {
-	release := make(chan struct{})
-	defer close(release)
-	s := New(func(context.Context) (*Token, error) {
-		<-release
-		return &Token{AccessToken: "late"}, nil
-	})
-	go func() { _, _ = s.Token(context.Background()) }() // holds the lock
-	time.Sleep(10 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if _, err := s.Token(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("got %v, want context.DeadlineExceeded", err)
+const secret = "form-secret-value"
+
+// tokenEndpoint answers every request with status, contentType and body.
+func tokenEndpoint(t *testing.T, status int, contentType, body string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if status == http.StatusFound {
+			w.Header().Set("Location", "/elsewhere")
+		}
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// request is a client credentials grant to tokenURL with a client that
+// does not follow redirects, as the samples' does.
+func request(t *testing.T, tokenURL string, timeout time.Duration) *Source {
+	client := &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	cfg := clientcredentials.Config{ClientID: "id", ClientSecret: secret, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInHeader}
+	ctx := context.WithValue(t.Context(), oauth2.HTTPClient, client)
+	return New(func() (*oauth2.Token, error) { return cfg.Token(ctx) }, "check the secret", "invalid_client")
+}
+
+func TestRefusalsAndOtherAnswersAreErrorsWithAHint(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      int
+		contentType string
+		body        string
+		wantErr     string // in Error()
+		wantHint    string // in Hint
+	}{
+		{"refused grant: no hint of its own", 400, "application/json", `{"error":"invalid_grant","error_description":"assertion invalid"}`,
+			"ZITADEL refused the token request: invalid_grant: assertion invalid", ""},
+		{"refused grant: the grant's hint", 400, "application/json", `{"error":"invalid_client","error_description":"client not found"}`,
+			"ZITADEL refused the token request: invalid_client: client not found", "check the secret"},
+		{"bad project", 400, "application/json", `{"error":"invalid_scope","error_description":"project not found"}`,
+			"invalid_scope", "PROJECT_ID"},
+		{"server error", 500, "application/json", `{"error":"server_error"}`, "server_error", "ZITADEL has a problem of its own; try again later"},
+		{"other code: no hint", 400, "application/json", `{"error":"unsupported_grant_type"}`, "unsupported_grant_type", ""},
+		{"HTML error page", 502, "text/html", `<html>Bad Gateway</html>`,
+			"token endpoint answered HTTP 502 (text/html), not a token response", "ZITADEL, or a proxy in front of it, failed: try again later"},
+		{"not the token endpoint", 200, "text/html", `<html>console</html>`, "token request failed: oauth2: cannot parse json", "ZITADEL_TOKEN_URL"},
+		{"no access_token", 200, "application/json", `{"token_type":"Bearer"}`, "token request failed: oauth2: server response missing access_token", "ZITADEL_TOKEN_URL"},
+		{"not a bearer token", 200, "application/json", `{"access_token":"x","token_type":"mac"}`, "token endpoint answered HTTP 200, not a token response", "ZITADEL_TOKEN_URL"},
+		{"a token with a space", 200, "application/json", `{"access_token":"x y","token_type":"Bearer"}`, "not a token response", "ZITADEL_TOKEN_URL"},
+		{"no content type", 502, "", ``, "token endpoint answered HTTP 502, not a token response", "ZITADEL, or a proxy in front of it, failed"},
+		{"redirect is not followed", 302, "text/html", ``, "HTTP 302", "ZITADEL_TOKEN_URL"},
+		{"oversized answer", 200, "application/json", `{"access_token":"` + strings.Repeat("x", 2<<20) + `"}`, "oauth2: cannot parse json", "ZITADEL_TOKEN_URL"},
+		{"control characters in description", 400, "application/json", `{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc"}`,
+			"invalid_grant: a [2Jb c", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := request(t, tokenEndpoint(t, tt.status, tt.contentType, tt.body), time.Second).Token()
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("got %v, %v; want an *Error", tok, err)
+			}
+			if strings.Contains(e.Error(), "()") || strings.HasSuffix(e.Error(), " ") {
+				t.Errorf("got %q: an empty part", e.Error())
+			}
+			if !strings.Contains(e.Error(), tt.wantErr) || !strings.Contains(e.Hint, tt.wantHint) || (tt.wantHint == "") != (e.Hint == "") {
+				t.Errorf("got %q, hint %q; want %q, hint with %q", e.Error(), e.Hint, tt.wantErr, tt.wantHint)
+			}
+			if strings.Contains(e.Error()+e.Hint, secret) {
+				t.Errorf("error shows what was sent: %q", e.Error())
+			}
+		})
 	}
 }
 
-func TestPrintingATokenByMistakeNeverShowsIt(t *testing.T) {
-	tok := &Token{AccessToken: "s3cr3t-access-token", TokenType: "Bearer", Expiry: time.Unix(1_700_000_000, 0)}
-	holder := struct {
-		Token  Token
-		Ptr    *Token
-		Tokens []Token
-	}{*tok, tok, []Token{*tok}}
-	var logged bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&logged, nil))
-	logger.Info("got", "token", tok, "value", *tok)
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("got", "token", tok, "value", *tok, "holder", holder)
-	asJSON, err := json.Marshal(holder)
-	if err != nil {
-		t.Fatal(err)
+func TestRequestWithoutAnswer(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // nothing listens there now
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)   // then net/http notices when the client hangs up
+		<-r.Context().Done() // no answer at all
+	}))
+	defer silent.Close()
+	slowBody := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the body never comes
+	}))
+	defer slowBody.Close()
+
+	tests := []struct {
+		name     string
+		url      string
+		wantErr  string
+		wantHint string
+	}{
+		{"nothing listens", closed.URL, "connection refused", "check ZITADEL_DOMAIN"},
+		{"silence", silent.URL, "Client.Timeout exceeded", "ZITADEL did not answer in time"},
+		// x/oauth2 does not wrap a failed read of the body: the error says
+		// it was the timeout, the hint is the general one.
+		{"headers, then silence", slowBody.URL, "Client.Timeout or context cancellation while reading body", "check ZITADEL_DOMAIN"},
 	}
-	for _, out := range []string{
-		fmt.Sprint(tok), fmt.Sprint(*tok), fmt.Sprintf("%+v %#v %s %q %v", tok, tok, tok, tok, tok),
-		fmt.Sprintf("%+v %#v %s %q %v %x", *tok, *tok, *tok, *tok, *tok, *tok), fmt.Sprintf("%+v %#v", holder, holder),
-		tok.String(), logged.String(), string(asJSON),
-	} {
-		if strings.Contains(out, tok.AccessToken) {
-			t.Errorf("token value in %q", out)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := request(t, tt.url+"/oauth/v2/token", 200*time.Millisecond).Token()
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("got %v, want an *Error", err)
+			}
+			if e.Status != 0 || !strings.Contains(e.Error(), tt.wantErr) || !strings.HasPrefix(e.Hint, tt.wantHint) {
+				t.Fatalf("got %v (hint %q), want %q and a hint %q…", err, e.Hint, tt.wantErr, tt.wantHint)
+			}
+			if strings.Contains(e.Error(), secret) {
+				t.Errorf("error shows what was sent: %q", e.Error())
+			}
+		})
+	}
+}
+
+// FuzzTokenEndpoint: no answer of a token endpoint makes the source panic.
+// A token it returns can be sent as "Authorization: Bearer" and printed as
+// one word; an error is one short printable line that quotes no access
+// token of the answer.
+func FuzzTokenEndpoint(f *testing.F) {
+	f.Add(200, "application/json", []byte(`{"access_token":"at-1","token_type":"Bearer","expires_in":43199,"id_token":"ey.x.y"}`))
+	f.Add(200, "application/json;charset=UTF-8", []byte(`{"access_token":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln","token_type":"bearer","expires_in":1}`))
+	f.Add(400, "application/json", []byte(`{"error":"invalid_grant","error_description":"assertion invalid"}`))
+	f.Add(400, "application/json", []byte(`{"error":"invalid_request","error_description":"Errors.User.Machine.Secret.Invalid"}`))
+	f.Add(500, "application/json", []byte(`{"error":"server_error","error_description":"Errors.Internal"}`))
+	f.Add(502, "text/html", []byte(`<html>Bad Gateway</html>`))
+	f.Add(200, "application/json", []byte(`{"access_token":"at-1","token_type":"Bearer","expires_in":9223372036854775807}`))
+	f.Add(200, "application/json", []byte(`{"access_token":"at-1","token_ty`))
+	f.Add(200, "text/plain", []byte(`access_token=at-1&token_type=bearer`))
+	f.Add(200, "application/json", []byte(`{"access_token":"secret-token-value","token_type":"mac"}`))
+	f.Add(400, "application/json", []byte(`{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc","access_token":"secret-token-value"}`))
+	var answer struct {
+		status      int
+		contentType string
+		body        []byte
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", answer.contentType)
+		w.WriteHeader(answer.status)
+		w.Write(answer.body)
+	}))
+	defer srv.Close()
+	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte) {
+		if status < 200 || status > 599 || strings.ContainsAny(contentType, "\r\n") {
+			t.Skip("not an answer net/http sends")
 		}
-	}
-	if !strings.Contains(fmt.Sprint(*tok), "[REDACTED]") {
-		t.Errorf("fmt.Sprint(*tok) = %q, want it to say the token is redacted", fmt.Sprint(*tok))
-	}
+		answer.status, answer.contentType, answer.body = status, contentType, body
+		tok, err := request(t, srv.URL, 5*time.Second).Token()
+		if err == nil {
+			if tok.Type() != "Bearer" || tok.AccessToken == "" || strings.ContainsFunc(tok.AccessToken, unicode.IsSpace) {
+				t.Fatalf("accepted a %q token that cannot be sent as a bearer token: %q", tok.Type(), tok.AccessToken)
+			}
+			return
+		}
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("got %T, want an *Error", err)
+		}
+		for _, s := range []string{e.Error(), e.Hint} {
+			if len(s) > 600 || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+				t.Fatalf("not one short printable line: %q", s)
+			}
+		}
+		// Only what ZITADEL says (code, description) and the content type
+		// are quoted, never the rest of the answer.
+		var sent struct {
+			AccessToken string `json:"access_token"`
+			Code        string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(body, &sent) == nil && len(sent.AccessToken) >= 8 &&
+			!strings.Contains(contentType+sent.Code+sent.Description, sent.AccessToken) &&
+			strings.Contains(e.Error(), sent.AccessToken) {
+			t.Fatalf("the error quotes the answer's access token: %q", e.Error())
+		}
+	})
 }
