@@ -10,8 +10,9 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/zitadel/go-introspection-examples/internal/api"
-	"github.com/zitadel/go-introspection-examples/internal/safetext"
+	"golang.org/x/oauth2"
+
+	"github.com/zitadel/go-introspection-examples/internal/config"
 )
 
 // maxAnswer bounds what is read of an answer: the API's are a few hundred bytes.
@@ -30,14 +31,14 @@ type Result struct {
 	err error // for the hint
 }
 
-// Call calls route of the API at baseURL with client, which adds the token
-// (tokensource.NewClient), and reads the answer.
-func Call(ctx context.Context, client *http.Client, baseURL, route string) Result {
+// call calls route of the API at baseURL with tok and reads the answer.
+func call(ctx context.Context, client *http.Client, baseURL, route string, tok *oauth2.Token) Result {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+route, nil)
 	if err != nil {
 		return noAnswer(route, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	tok.SetAuthHeader(req) // Authorization: Bearer (RFC 6750 §2.1)
 	resp, err := client.Do(req)
 	if err != nil {
 		return noAnswer(route, err)
@@ -45,13 +46,11 @@ func Call(ctx context.Context, client *http.Client, baseURL, route string) Resul
 	defer resp.Body.Close()
 	// A body cut short is judged like any body that is not the API's JSON.
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	// The token this answer is about, should the API quote it back.
-	token, _ := strings.CutPrefix(resp.Request.Header.Get("Authorization"), "Bearer ")
-	return answer(route, resp.StatusCode, resp.Header.Get("Content-Type"), raw, token)
+	return answer(route, resp.StatusCode, resp.Header.Get("Content-Type"), raw, tok.AccessToken)
 }
 
 // answer reads the API's answer on route to a request with token:
-// {"message"} or {"code","description"} (DESIGN.md).
+// {"message"} or {"code","description"}, as the API samples answer.
 func answer(route string, status int, contentType string, raw []byte, token string) Result {
 	var body struct{ Message, Code, Description string }
 	if json.Unmarshal(raw, &body) != nil {
@@ -73,7 +72,7 @@ func answer(route string, status int, contentType string, raw []byte, token stri
 	case status == http.StatusOK,
 		// The right answer for a user without the role; a 403 of another
 		// kind (a firewall's, say) is not.
-		route == api.RoutePrivateScoped && status == http.StatusForbidden && r.Code == "insufficient_scope":
+		route == routePrivateScoped && status == http.StatusForbidden && r.Code == "insufficient_scope":
 		r.OK = true
 	case r.Code != "":
 		r.err = fmt.Errorf("%s answered %d %s", route, r.Status, r.Code)
@@ -90,7 +89,7 @@ func clean(s, token string, limit int) string {
 	if token != "" {
 		s = strings.ReplaceAll(s, token, "[token]")
 	}
-	return safetext.Printable(s, limit)
+	return config.Printable(s, limit)
 }
 
 func noAnswer(route string, err error) Result {
@@ -112,7 +111,7 @@ func (r Result) Line() string {
 	case r.Status == http.StatusOK:
 		text = r.Message
 	case r.OK && r.Status == http.StatusForbidden:
-		text = fmt.Sprintf("%s: the service user lacks the role %s", r.Code, api.RoleReadMessages)
+		text = fmt.Sprintf("%s: the service user lacks the role %s", r.Code, roleReadMessages)
 	case r.Description != "":
 		text = r.Code + ": " + r.Description
 	case r.Code != "":

@@ -11,18 +11,17 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/zitadel/go-introspection-examples/internal/api"
+	"golang.org/x/oauth2"
+
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
 // The samples' end-to-end tests run the clients against the real API
 // server; these cover what it never answers.
 
-func client(token string) *http.Client {
-	src := tokensource.New(func(context.Context) (*tokensource.Token, error) {
-		return &tokensource.Token{AccessToken: token, TokenType: "Bearer"}, nil
-	})
-	return tokensource.NewClient(src, tokensource.HTTPClient(tokensource.DefaultTimeout))
+func callWith(ctx context.Context, baseURL, route, token string) Result {
+	settings := Settings{Timeout: DefaultTimeout}
+	return call(ctx, settings.HTTPClient(), baseURL, route, &oauth2.Token{AccessToken: token})
 }
 
 func TestLine(t *testing.T) {
@@ -30,14 +29,14 @@ func TestLine(t *testing.T) {
 		r    Result
 		want string
 	}{
-		{Result{Route: api.RoutePublic, Status: 200, Message: "Public route"}, "/api/public          200  Public route"},
-		{Result{Route: api.RoutePrivateScoped, Status: 403, Code: "insufficient_scope", Description: "no role", OK: true},
+		{Result{Route: routePublic, Status: 200, Message: "Public route"}, "/api/public          200  Public route"},
+		{Result{Route: routePrivateScoped, Status: 403, Code: "insufficient_scope", Description: "no role", OK: true},
 			"/api/private-scoped  403  insufficient_scope: the service user lacks the role read:messages"},
-		{Result{Route: api.RoutePrivate, Status: 403, Code: "insufficient_scope", Description: "no role"},
+		{Result{Route: routePrivate, Status: 403, Code: "insufficient_scope", Description: "no role"},
 			"/api/private         403  insufficient_scope: no role"},
-		{Result{Route: api.RoutePrivate, Status: 401, Code: "invalid_token"}, "/api/private         401  invalid_token"},
-		{Result{Route: api.RoutePrivate, Status: 404}, "/api/private         404  Not Found"},
-		{Result{Route: api.RoutePrivate, Error: "connection refused"}, "/api/private         ---  no answer: connection refused"},
+		{Result{Route: routePrivate, Status: 401, Code: "invalid_token"}, "/api/private         401  invalid_token"},
+		{Result{Route: routePrivate, Status: 404}, "/api/private         404  Not Found"},
+		{Result{Route: routePrivate, Error: "connection refused"}, "/api/private         ---  no answer: connection refused"},
 	}
 	for _, tt := range tests {
 		if got := tt.r.Line(); got != tt.want {
@@ -55,7 +54,7 @@ func TestErrorNotJSON(t *testing.T) {
 		fmt.Fprint(w, "<html>Bad Gateway</html>")
 	}))
 	defer srv.Close()
-	r := Call(t.Context(), client("opaque-token-1"), srv.URL, api.RoutePrivate)
+	r := callWith(t.Context(), srv.URL, routePrivate, "opaque-token-1")
 	if got, want := r.Line(), "/api/private         502  Bad Gateway"; got != want {
 		t.Errorf("line %q, want %q", got, want)
 	}
@@ -70,7 +69,7 @@ func TestNotTheAPI(t *testing.T) {
 		fmt.Fprint(w, "<html>a web page</html>")
 	}))
 	defer srv.Close()
-	r := Call(t.Context(), client("opaque-token-1"), srv.URL, api.RoutePublic)
+	r := callWith(t.Context(), srv.URL, routePublic, "opaque-token-1")
 	if r.OK || r.Line() != "/api/public          200  not the JSON of the API samples (text/html)" {
 		t.Fatalf("got %+v", r)
 	}
@@ -87,7 +86,7 @@ func TestTokenQuotedBackIsNotPrinted(t *testing.T) {
 		fmt.Fprintf(w, `{"code":"invalid_token","description":"token %s is not active"}`, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 	}))
 	defer srv.Close()
-	r := Call(t.Context(), client(token), srv.URL, api.RoutePrivate)
+	r := callWith(t.Context(), srv.URL, routePrivate, token)
 	if r.Status != http.StatusUnauthorized || strings.Contains(r.Line(), token) || !strings.Contains(r.Line(), "token [token] is not active") {
 		t.Fatalf("got %q", r.Line())
 	}
@@ -107,14 +106,14 @@ func FuzzAnswer(f *testing.F) {
 	f.Add(uint8(1), 200, "text/html", []byte(`<html>a web page</html>`), secret)
 	f.Add(uint8(1), 404, "text/plain", []byte(`404 page not found`), secret)
 	f.Fuzz(func(t *testing.T, routeIndex uint8, status int, contentType string, body, secret []byte) {
-		route := api.Routes[int(routeIndex)%len(api.Routes)]
+		route := routes[int(routeIndex)%len(routes)]
 		token := "tok_" + base64.RawURLEncoding.EncodeToString(secret)
 		r := answer(route, status, contentType, body, token)
 		asJSON, err := json.Marshal(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		printed := []string{r.Line(), r.hint("http://localhost:5000", RejectedGrant)}
+		printed := []string{r.Line(), r.hint("http://localhost:5000", tokensource.RejectedGrant)}
 		if r.err != nil {
 			printed = append(printed, r.err.Error())
 		}
@@ -127,14 +126,14 @@ func FuzzAnswer(f *testing.F) {
 			t.Fatalf("the output shows the token: %q %s", printed, asJSON)
 		}
 		passed := (r.Status == http.StatusOK && r.Message != "") ||
-			(route == api.RoutePrivateScoped && r.Status == http.StatusForbidden && r.Code == "insufficient_scope")
+			(route == routePrivateScoped && r.Status == http.StatusForbidden && r.Code == "insufficient_scope")
 		if r.OK != passed {
 			t.Fatalf("OK is %v for %d %q on %s", r.OK, status, body, route)
 		}
 		if r.OK != (r.err == nil) {
 			t.Fatalf("OK is %v, but the error for the report is %v", r.OK, r.err)
 		}
-		if !r.OK && r.hint("http://localhost:5000", RejectedGrant) == "" {
+		if !r.OK && r.hint("http://localhost:5000", tokensource.RejectedGrant) == "" {
 			t.Fatalf("no hint for a failed %d on %s", status, route)
 		}
 	})

@@ -1,6 +1,6 @@
-// Package serviceuser is what the three service-user clients call (blog
-// section 4): their command line and the settings they share, and calling
-// the API's three routes with a token and printing the answers.
+// Package serviceuser is what the three service-user clients share (blog
+// section 4): their command line and settings, and calling the API's three
+// routes with a token, one line per route, with the exit code and a hint.
 //
 // How a client gets its token (a JWT bearer grant with a key file, 4.1.1; a
 // client_credentials grant with a secret, 4.1.2; a personal access token,
@@ -17,48 +17,66 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/api"
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"golang.org/x/oauth2"
+
 	"github.com/zitadel/go-introspection-examples/internal/config"
-	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
-// DefaultAPIBaseURL is where the API samples listen by default.
-const DefaultAPIBaseURL = "http://localhost:5000"
+// The API's routes, in the order the clients call them, and the role the
+// scoped one requires (blog section 3).
+const (
+	routePublic        = "/api/public"
+	routePrivate       = "/api/private"
+	routePrivateScoped = "/api/private-scoped"
+	roleReadMessages   = "read:messages"
+)
 
-// Settings are what every client reads from its command line and environment.
+var routes = []string{routePublic, routePrivate, routePrivateScoped}
+
+const (
+	// DefaultAPIBaseURL is where the API samples listen by default.
+	DefaultAPIBaseURL = "http://localhost:5000"
+	// DefaultTimeout bounds one request to ZITADEL or to the API: long
+	// enough for a cold instance far away, short enough that a silent
+	// server does not look like a hanging program.
+	DefaultTimeout = 15 * time.Second
+)
+
+// Settings are what every client reads from its command line and
+// environment, and where it prints.
 type Settings struct {
-	BaseURL    string        // API_BASE_URL
-	Timeout    time.Duration // -timeout: per request to ZITADEL or the API
-	PrintToken bool          // -print-token: print the token only, call nothing
-	JSON       bool          // -json: one JSON object per route
+	BaseURL        string        // API_BASE_URL
+	Timeout        time.Duration // -timeout: per request to ZITADEL or the API
+	PrintToken     bool          // -print-token: print the token only, call nothing
+	JSON           bool          // -json: one JSON object per route
+	Stdout, Stderr io.Writer
 }
 
 // LoadSettings parses the command line of the program name (-env FILE,
 // -timeout, -print-token, -json) and reads API_BASE_URL. The sample reads
 // its own settings from the returned env, then calls env.Err, which reports
 // every problem at once.
-func LoadSettings(name string, args []string, getenv func(string) string, stderr io.Writer) (Settings, *config.Env, error) {
-	var s Settings
+func LoadSettings(name string, args []string, getenv func(string) string, stdout, stderr io.Writer) (Settings, *config.Env, error) {
+	s := Settings{Stdout: stdout, Stderr: stderr}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&s.PrintToken, "print-token", false, "print only the access token, for curl, and call nothing")
 	fs.BoolVar(&s.JSON, "json", false, "print one JSON object per route instead of a line")
 	envFile := fs.String("env", "", "read settings from `FILE` instead of the nearest .env")
-	fs.DurationVar(&s.Timeout, "timeout", tokensource.DefaultTimeout, "give up on a request to ZITADEL or the API after `DURATION`")
+	fs.DurationVar(&s.Timeout, "timeout", DefaultTimeout, "give up on a request to ZITADEL or the API after `DURATION`")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s [-env FILE] [-timeout DURATION] [-print-token | -json]\n\n", name)
-		fmt.Fprintf(stderr, "Gets an access token and calls %s, %s and %s of API_BASE_URL with it.\n\n", api.RoutePublic, api.RoutePrivate, api.RoutePrivateScoped)
+		fmt.Fprintf(stderr, "Gets an access token and calls %s, %s and %s of API_BASE_URL with it.\n\n", routePublic, routePrivate, routePrivateScoped)
 		fs.PrintDefaults()
 	}
-	if err := cli.ParseFlags(fs, args[1:]); err != nil {
+	if err := config.ParseFlags(fs, args[1:]); err != nil {
 		return s, nil, err
 	}
 	if s.PrintToken && s.JSON {
-		return s, nil, &cli.UsageError{Err: errors.New("-print-token and -json exclude each other")}
+		return s, nil, &config.UsageError{Err: errors.New("-print-token and -json exclude each other")}
 	}
 	if s.Timeout <= 0 {
-		return s, nil, &cli.UsageError{Err: errors.New("-timeout must be more than 0, e.g. 30s")}
+		return s, nil, &config.UsageError{Err: errors.New("-timeout must be more than 0, e.g. 30s")}
 	}
 	env, err := config.Load(getenv, *envFile)
 	if err != nil {
@@ -68,35 +86,67 @@ func LoadSettings(name string, args []string, getenv func(string) string, stderr
 	return s, env, nil
 }
 
+// HTTPClient returns an HTTP client for ZITADEL and for the API: each
+// request, its answer included, is cut off after s.Timeout, and redirects
+// are not followed, so credentials are never resent to another URL (a
+// redirect is reported as the answer it is).
+func (s Settings) HTTPClient() *http.Client {
+	return &http.Client{
+		Timeout:       s.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// A Renewer is a token source that can get a new token after the API
+// rejected one (tokensource.Source). A PAT cannot be renewed.
+type Renewer interface {
+	Renew(rejected *oauth2.Token)
+}
+
 // CallRoutes gets a token from tokens and, unless -print-token, calls the
-// three routes of the API at s.BaseURL with client (which sends the token)
-// and prints one line (or, with -json, one JSON object) per route. Errors
-// and one hint go to stderr; rejected is the hint when the API rejects the
-// token: the usual cause for this kind of token. See cli.ExitCode for the
-// exit codes.
-func CallRoutes(ctx context.Context, s Settings, tokens *tokensource.Source, client *http.Client, stdout, stderr io.Writer, rejected string) error {
-	tok, err := tokens.Token(ctx)
+// three routes of the API with it and prints one line (or, with -json, one
+// JSON object) per route. Errors and one hint go to stderr; rejected is the
+// hint when the API rejects the token: the usual cause for this kind of
+// token. It returns config.ErrFailed unless every route answered as it
+// should for this token.
+func CallRoutes(ctx context.Context, s Settings, tokens oauth2.TokenSource, rejected string) error {
+	tok, err := tokens.Token()
 	if err != nil {
-		return report(stderr, err, "")
+		return report(s.Stderr, err, "")
 	}
 	if s.PrintToken {
 		// The only place a token is ever printed: on request, alone, for
 		// curl -H "Authorization: Bearer $(go run . -print-token)".
-		_, err := fmt.Fprintln(stdout, tok.AccessToken)
+		_, err := fmt.Fprintln(s.Stdout, tok.AccessToken)
 		return err
 	}
 
-	enc := json.NewEncoder(stdout)
+	client := s.HTTPClient()
+	enc := json.NewEncoder(s.Stdout)
 	enc.SetEscapeHTML(false)
+	renewer, canRenew := tokens.(Renewer)
 	var failed *Result
-	for _, route := range api.Routes {
-		r := Call(ctx, client, s.BaseURL, route)
+	for _, route := range routes {
+		r := call(ctx, client, s.BaseURL, route, tok)
+		// A token can be revoked or end before it expires: after a 401, a
+		// source that can renew gets one new token, and the route is called
+		// again. Once per run: when a new token is rejected too, its age is
+		// not the cause (more often its audience), and asking for more
+		// would be a loop.
+		if r.Status == http.StatusUnauthorized && canRenew {
+			canRenew = false
+			renewer.Renew(tok)
+			if tok, err = tokens.Token(); err != nil {
+				return report(s.Stderr, err, "")
+			}
+			r = call(ctx, client, s.BaseURL, route, tok)
+		}
 		if s.JSON {
 			if err := enc.Encode(r); err != nil {
 				return err
 			}
 		} else {
-			fmt.Fprintln(stdout, r.Line())
+			fmt.Fprintln(s.Stdout, r.Line())
 		}
 		if !r.OK && failed == nil {
 			failed = &r
@@ -105,10 +155,10 @@ func CallRoutes(ctx context.Context, s Settings, tokens *tokensource.Source, cli
 	if failed == nil {
 		return nil
 	}
-	return report(stderr, failed.err, failed.hint(s.BaseURL, rejected))
+	return report(s.Stderr, failed.err, failed.hint(s.BaseURL, rejected))
 }
 
-// report prints what went wrong and one hint, and returns cli.ErrFailed:
+// report prints what went wrong and one hint, and returns config.ErrFailed:
 // one clear message instead of a chain of wrapped ones. An error that knows
 // its usual cause (a refused token request) brings its own hint, which names
 // the setting to check.
@@ -121,42 +171,5 @@ func report(stderr io.Writer, err error, hint string) error {
 	if hint != "" {
 		fmt.Fprintln(stderr, "hint:", hint)
 	}
-	return cli.ErrFailed
+	return config.ErrFailed
 }
-
-// Grant is where a sample asks ZITADEL for a token, and for what.
-type Grant struct {
-	// Issuer is ZITADEL_DOMAIN, the instance URL: also the audience of a
-	// grant assertion (RFC 7523 §3).
-	Issuer string
-	// TokenURL is ZITADEL_TOKEN_URL, default Issuer + "/oauth/v2/token".
-	TokenURL string
-	// Scope is Scope(PROJECT_ID).
-	Scope string
-}
-
-// ReadGrant reads the settings of a token request, recording problems on env.
-func ReadGrant(env *config.Env) Grant {
-	var g Grant
-	g.Issuer = env.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
-	defaultURL := ""
-	if g.Issuer != "" {
-		defaultURL = g.Issuer + "/oauth/v2/token"
-	}
-	g.TokenURL = env.OptionalURL("ZITADEL_TOKEN_URL", defaultURL, "https://my-instance.zitadel.cloud/oauth/v2/token")
-	g.Scope = Scope(env.String("PROJECT_ID", "the id of the API's project, from the project's page in the console"))
-	return g
-}
-
-// Scope is the scope of the original samples. The last scope puts the
-// project into the token's audience; without it the API's introspection
-// answers active:false. It does not ask for read:messages: ZITADEL drops
-// custom scopes (since v2.53), and the role reaches the API as a role claim
-// of the introspection answer, from the service user's grant.
-func Scope(projectID string) string {
-	return "openid profile email urn:zitadel:iam:org:project:id:" + projectID + ":aud"
-}
-
-// RejectedGrant is the hint when the API rejects a token that ZITADEL has
-// just issued: the token request worked, so the usual cause is the audience.
-const RejectedGrant = "ZITADEL issued a token but the API does not accept it: is PROJECT_ID the id of the API's project (the scope urn:zitadel:iam:org:project:id:{PROJECT_ID}:aud puts it into the token's audience), and do the API and this client use the same ZITADEL instance?"
