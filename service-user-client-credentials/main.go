@@ -22,67 +22,64 @@ package main
 import (
 	"context"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
-	"github.com/zitadel/go-introspection-examples/internal/tokenrequest"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(cli.ExitCode(run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr), os.Stderr))
+	os.Exit(config.Report(run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr), os.Stderr))
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	// Settings: flags, API_BASE_URL, the token request's, and this client's id and secret.
-	settings, env, err := serviceuser.LoadSettings("service-user-client-credentials", args, getenv, stderr)
+	settings, env, err := serviceuser.LoadSettings("service-user-client-credentials", args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	grant := serviceuser.ReadGrant(env)
+	grant := tokensource.ReadGrant(env)
 	// Console: service user → Actions → Generate client secret. The client id
 	// is the user name; the secret is shown only once.
-	clientID := env.String("CLIENT_ID", "the service user's user name")
-	clientSecret := env.String("CLIENT_SECRET", "the service user's client secret")
+	clientID := env.Required("CLIENT_ID", "the service user's user name")
+	clientSecret := env.Required("CLIENT_SECRET", "the service user's client secret")
 	if err := env.Err(); err != nil {
 		return err
 	}
 
-	// How this client gets a token: the client credentials grant with its secret.
-	httpClient := tokensource.HTTPClient(settings.Timeout)
-	fetch := clientCredentialsGrant(clientID, clientSecret, grant, httpClient)
-
-	// The source reuses the token; the client sends it, and renews it once after a 401.
-	tokens := tokensource.New(fetch)
-	client := tokensource.NewClient(tokens, httpClient)
-	return serviceuser.CallRoutes(ctx, settings, tokens, client, stdout, stderr, serviceuser.RejectedGrant)
+	// How this client gets a token: the client credentials grant with its
+	// secret. x/oauth2 sends token requests with the client in ctx.
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, settings.HTTPClient())
+	tokens := clientCredentialsTokens(ctx, clientID, clientSecret, grant)
+	return serviceuser.CallRoutes(ctx, settings, tokens, tokensource.RejectedGrant)
 }
 
-// clientCredentialsGrant returns the token request of the client credentials
-// grant (RFC 6749 §4.4), sent with client.
-func clientCredentialsGrant(clientID, clientSecret string, grant serviceuser.Grant, client *http.Client) tokensource.Fetch {
-	return func(ctx context.Context) (*tokensource.Token, error) {
-		form := url.Values{
-			"grant_type": {"client_credentials"},
-			"scope":      {grant.Scope},
-		}
-		tok, err := tokenrequest.Post(ctx, client, grant.TokenURL, form, func(req *http.Request) {
-			// RFC 6749 §2.3.1: id and secret are form-url-encoded before they
-			// go into the Basic header, and ZITADEL decodes them. SetBasicAuth
-			// does not encode, so a secret with "+", "%" or ":" would fail
-			// without QueryEscape.
-			req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
-		})
-		// ZITADEL answers a wrong secret with invalid_request
-		// (Errors.User.Machine.Secret.Invalid), an unknown user with invalid_client.
-		return tok, tokenrequest.WithHint(err, "check CLIENT_ID (the service user's user name, not its id) and CLIENT_SECRET",
-			"invalid_client", "unauthorized_client", "invalid_request")
+// clientCredentialsTokens returns the tokens of the client credentials grant
+// (RFC 6749 §4.4), reused until shortly before they expire.
+func clientCredentialsTokens(ctx context.Context, clientID, clientSecret string, grant tokensource.Grant) *tokensource.Source {
+	cfg := clientcredentials.Config{
+		ClientID:     clientID,
+		ClientSecret: clientSecret,
+		TokenURL:     grant.TokenURL,
+		Scopes:       grant.Scopes,
+		// HTTP Basic, with id and secret form-url-encoded first (RFC 6749
+		// §2.3.1), which x/oauth2 does and ZITADEL decodes. Set, not left to
+		// detection, which after a refusal would send the secret once more.
+		AuthStyle: oauth2.AuthStyleInHeader,
 	}
+	// cfg.Token asks for a new token each time; the Source reuses it (as
+	// cfg.TokenSource would, but that one cannot drop a token the API
+	// rejected). ZITADEL answers a wrong secret with invalid_request
+	// (Errors.User.Machine.Secret.Invalid), an unknown user with invalid_client.
+	request := func() (*oauth2.Token, error) { return cfg.Token(ctx) }
+	return tokensource.New(request, "check CLIENT_ID (the service user's user name, not its id) and CLIENT_SECRET",
+		"invalid_client", "unauthorized_client", "invalid_request")
 }

@@ -5,15 +5,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/zitadel/go-introspection-examples/internal/clienttest"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
-	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
-	"github.com/zitadel/go-introspection-examples/internal/tokenrequest"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
@@ -62,13 +60,34 @@ func TestRefusedGrantNamesTheSettings(t *testing.T) {
 			w.WriteHeader(status)
 			io.WriteString(w, tt.answer)
 		}))
-		grant := serviceuser.Grant{Issuer: srv.URL, TokenURL: srv.URL + "/oauth/v2/token", Scope: serviceuser.Scope("1")}
-		fetch := clientCredentialsGrant("reader", "not-the-secret", grant, tokensource.HTTPClient(time.Second))
-		_, err := fetch(t.Context())
+		grant := tokensource.Grant{Issuer: srv.URL, TokenURL: srv.URL + "/oauth/v2/token", Scopes: tokensource.Scopes("1")}
+		_, err := clientCredentialsTokens(t.Context(), "reader", "not-the-secret", grant).Token()
 		srv.Close()
-		var refused *tokenrequest.Error
+		var refused *tokensource.Error
 		if !errors.As(err, &refused) || !strings.HasPrefix(refused.UserHint(), tt.hint) {
 			t.Errorf("%s %s: got %v, hint %q; want a hint %q…", tt.status, tt.answer, err, refused.UserHint(), tt.hint)
 		}
+	}
+}
+
+// The secret goes in HTTP Basic, both parts form-url-encoded first (RFC 6749
+// §2.3.1), once: a refusal is not retried with the secret in the form.
+func TestClientCredentialsInBasicOnce(t *testing.T) {
+	const id, secret = "reader:1", "s3cr:t+%&=/ä"
+	var requests int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
+		user, pass, ok := r.BasicAuth()
+		if !ok || user != url.QueryEscape(id) || pass != url.QueryEscape(secret) || r.FormValue("client_secret") != "" {
+			t.Errorf("Basic %q %q %v, form %v", user, pass, ok, r.PostForm)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"error":"invalid_client","error_description":"client not found"}`)
+	}))
+	defer srv.Close()
+	grant := tokensource.Grant{Issuer: srv.URL, TokenURL: srv.URL + "/oauth/v2/token", Scopes: tokensource.Scopes("1")}
+	if _, err := clientCredentialsTokens(t.Context(), id, secret, grant).Token(); err == nil || requests != 1 {
+		t.Fatalf("got %v after %d requests, want a refusal after 1", err, requests)
 	}
 }

@@ -14,13 +14,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
 	"github.com/zitadel/go-introspection-examples/internal/clienttest"
+	"github.com/zitadel/go-introspection-examples/internal/keyfile"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
-	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
-	"github.com/zitadel/go-introspection-examples/internal/tokenrequest"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
@@ -73,7 +73,10 @@ func TestEndToEnd(t *testing.T) {
 // A refused grant names the settings behind its usual cause, for current
 // ZITADEL (500 server_error) as for older versions (400 invalid_grant).
 func TestRefusedGrantNamesTheSettings(t *testing.T) {
-	keyFile := writeKeyFile(t)
+	key, err := keyfile.LoadServiceAccount(writeKeyFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		status       int
 		answer, hint string
@@ -91,14 +94,10 @@ func TestRefusedGrantNamesTheSettings(t *testing.T) {
 			w.WriteHeader(tt.status)
 			io.WriteString(w, tt.answer)
 		}))
-		grant := serviceuser.Grant{Issuer: srv.URL, TokenURL: srv.URL + "/oauth/v2/token", Scope: serviceuser.Scope("1")}
-		fetch, err := jwtBearerGrant(keyFile, grant, tokensource.HTTPClient(time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = fetch(t.Context())
+		grant := tokensource.Grant{Issuer: srv.URL, TokenURL: srv.URL + "/oauth/v2/token", Scopes: tokensource.Scopes("1")}
+		_, err := jwtBearerTokens(t.Context(), key, grant).Token()
 		srv.Close()
-		var refused *tokenrequest.Error
+		var refused *tokensource.Error
 		if !errors.As(err, &refused) || !strings.HasPrefix(refused.UserHint(), tt.hint) || (tt.hint == "") != (refused.UserHint() == "") {
 			t.Errorf("%d %s: got %v, hint %q; want a hint %q…", tt.status, tt.answer, err, refused.UserHint(), tt.hint)
 		}
@@ -127,4 +126,41 @@ func writeKeyFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// The token request is ZITADEL's JWT bearer grant: the scope in the form,
+// not in the assertion (which x/oauth2/jwt would do), and no client
+// credentials besides the assertion.
+func TestJWTBearerGrantForm(t *testing.T) {
+	key, err := keyfile.LoadServiceAccount(writeKeyFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		if got := r.PostForm.Get("grant_type"); got != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+			t.Errorf("grant_type %q", got)
+		}
+		if got, want := r.PostForm.Get("scope"), strings.Join(tokensource.Scopes("p1"), " "); got != want {
+			t.Errorf("scope %q, want %q", got, want)
+		}
+		if r.Header.Get("Authorization") != "" || r.PostForm.Has("client_id") || r.PostForm.Has("client_secret") {
+			t.Errorf("client credentials sent: %q %v", r.Header.Get("Authorization"), r.PostForm)
+		}
+		claims := jwt.MapClaims{}
+		if _, _, err := jwt.NewParser().ParseUnverified(r.PostForm.Get("assertion"), claims); err != nil {
+			t.Errorf("assertion: %v", err)
+		}
+		if claims["iss"] != "u1" || claims["sub"] != "u1" || claims["scope"] != nil {
+			t.Errorf("assertion claims %v", claims)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"at-1","token_type":"Bearer","expires_in":43199}`)
+	}))
+	defer srv.Close()
+	grant := tokensource.Grant{Issuer: srv.URL, TokenURL: srv.URL + "/oauth/v2/token", Scopes: tokensource.Scopes("p1")}
+	tok, err := jwtBearerTokens(t.Context(), key, grant).Token()
+	if err != nil || tok.AccessToken != "at-1" {
+		t.Fatalf("got %v, %v", tok, err)
+	}
 }

@@ -2,7 +2,7 @@
 // access token (PAT) of a ZITADEL service user: blog section 4.2.
 //
 // A PAT is an access token already: there is no token request, the program
-// sends it as it is. It cannot be refreshed either; when the API answers 401,
+// sends it as it is. It cannot be renewed either; when the API answers 401,
 // the PAT was deleted or has expired, and a new one must be created.
 //
 // Usage:
@@ -17,50 +17,60 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"unicode"
 
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"golang.org/x/oauth2"
+
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
-	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(cli.ExitCode(run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr), os.Stderr))
+	os.Exit(config.Report(run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr), os.Stderr))
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	// Settings: flags, API_BASE_URL and the PAT.
-	settings, env, err := serviceuser.LoadSettings("service-user-pat", args, getenv, stderr)
+	settings, env, err := serviceuser.LoadSettings("service-user-pat", args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	// Token, not String: a PAT pasted as "Bearer …" or with a line break
-	// inside is a setting to fix, not a 401 to puzzle over.
-	pat := env.Token("PAT", "a personal access token of the service user")
+	pat := env.Required("PAT", "a personal access token of the service user")
+	if err := checkPAT(pat); err != nil {
+		env.Problem(err)
+	}
 	if err := env.Err(); err != nil {
 		return err
 	}
 
-	// How this client gets a token: it has one already.
-	tokens := tokensource.New(personalAccessToken(pat))
-	client := tokensource.NewClient(tokens, tokensource.HTTPClient(settings.Timeout))
-	return serviceuser.CallRoutes(ctx, settings, tokens, client, stdout, stderr, rejectedPAT)
+	// How this client gets a token: it has one already (console: service
+	// user → Personal Access Tokens → New; shown only once). A static source
+	// cannot renew it, so after a 401 nothing is retried.
+	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: pat, TokenType: "Bearer"})
+	return serviceuser.CallRoutes(ctx, settings, tokens, rejectedPAT)
 }
 
-// personalAccessToken hands out the PAT (console: service user → Personal
-// Access Tokens → New; shown only once) as the access token. It has no
-// expiry the source knows, so the source never replaces it, and after a
-// 401 it has nothing new to send.
-func personalAccessToken(pat string) tokensource.Fetch {
-	return func(context.Context) (*tokensource.Token, error) {
-		return &tokensource.Token{AccessToken: pat, TokenType: "Bearer"}, nil
+// checkPAT reports a PAT pasted with its "Bearer " scheme, or with a space
+// or line break inside: a setting to fix, not a 401 to puzzle over. It
+// never quotes the PAT, a secret.
+func checkPAT(pat string) error {
+	if scheme, _, ok := strings.Cut(pat, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		return fmt.Errorf("PAT starts with %q: set the token alone, without the scheme", scheme+" ")
 	}
+	if strings.ContainsFunc(pat, unicode.IsSpace) {
+		return errors.New("PAT has a space or line break inside: paste the token alone, on one line")
+	}
+	return nil
 }
 
 // rejectedPAT is the hint when the API rejects the PAT.
-const rejectedPAT = "the API does not accept the PAT: it was deleted, has expired, or is of another ZITADEL instance; a PAT cannot be refreshed: create a new one (console: service user → Personal Access Tokens)"
+const rejectedPAT = "the API does not accept the PAT: it was deleted, has expired, or is of another ZITADEL instance; a PAT cannot be renewed: create a new one (console: service user → Personal Access Tokens)"

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/zitadel/go-introspection-examples/internal/api"
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
 )
 
@@ -13,9 +12,9 @@ import (
 // samples (internal/apiservertest); the clients need only the answers.
 func routes(guard *apiserver.Guard) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET "+api.RoutePublic, reply(api.PublicMessage))
-	mux.Handle("GET "+api.RoutePrivate, guard.RequireToken(reply(api.PrivateMessage)))
-	mux.Handle("GET "+api.RoutePrivateScoped, guard.RequireRole(api.RoleReadMessages)(reply(api.PrivateScopedMessage)))
+	mux.Handle("GET /api/public", reply(publicMessage))
+	mux.Handle("GET /api/private", guard.RequireToken(reply(privateMessage)))
+	mux.Handle("GET /api/private-scoped", guard.RequireRole("read:messages")(reply(privateScopedMessage)))
 	return mux
 }
 

@@ -6,16 +6,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zitadel/go-introspection-examples/internal/api"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
-	"github.com/zitadel/go-introspection-examples/internal/serviceuser"
+	"github.com/zitadel/go-introspection-examples/internal/tokensource"
+)
+
+// The answers of the API's three routes (blog section 3).
+const (
+	publicMessage        = "Public route - You don't need to be authenticated to see this."
+	privateMessage       = "Private route - You need to be authenticated to see this."
+	privateScopedMessage = "Private, scoped route - You need to be authenticated and have the role read:messages to see this."
 )
 
 // The lines of a successful run.
 var (
-	publicOK  = "/api/public          200  " + api.PublicMessage
-	privateOK = "/api/private         200  " + api.PrivateMessage
-	scopedOK  = "/api/private-scoped  200  " + api.PrivateScopedMessage
+	publicOK  = "/api/public          200  " + publicMessage
+	privateOK = "/api/private         200  " + privateMessage
+	scopedOK  = "/api/private-scoped  200  " + privateScopedMessage
 	noRole    = "/api/private-scoped  403  insufficient_scope: the service user lacks the role read:messages"
 )
 
@@ -34,8 +40,8 @@ func sharedCases(s Client) []Case {
 		{Name: "user without role: 403 on the scoped route is the right answer", User: noRoleUser, Code: 0, Tokens: 1,
 			Stdout: []string{publicOK, privateOK, noRole}},
 		{Name: "-json", User: noRoleUser, Args: []string{"-json"}, Code: 0, Tokens: 1, Stdout: []string{
-			`{"route":"/api/public","status":200,"message":"` + api.PublicMessage + `","ok":true}` + "\n",
-			`{"route":"/api/private","status":200,"message":"` + api.PrivateMessage + `","ok":true}` + "\n",
+			`{"route":"/api/public","status":200,"message":"` + publicMessage + `","ok":true}` + "\n",
+			`{"route":"/api/private","status":200,"message":"` + privateMessage + `","ok":true}` + "\n",
 			`{"route":"/api/private-scoped","status":403,"code":"insufficient_scope","description":`,
 			`,"ok":true}` + "\n",
 		}},
@@ -77,7 +83,7 @@ func sharedCases(s Client) []Case {
 		Case{Name: "token for another project: one new token, no loop", Code: 1, Tokens: 2,
 			Prepare: func(_ *testing.T, w *World, env map[string]string) { env["PROJECT_ID"] = w.Zitadel.OtherProjectID },
 			Stdout:  []string{publicOK, "/api/private         401  invalid_token: ", "/api/private-scoped  401  invalid_token: "},
-			Stderr:  []string{"error: /api/private answered 401 invalid_token", "hint: " + serviceuser.RejectedGrant}},
+			Stderr:  []string{"error: /api/private answered 401 invalid_token", "hint: " + tokensource.RejectedGrant}},
 	)
 	return append(cases, tokenEndpointFaults(s)...)
 }
@@ -102,11 +108,14 @@ func tokenEndpointFaults(s Client) []Case {
 			[]string{"error: ZITADEL refused the token request: server_error: Errors.Internal", "hint: " + s.ServerErrorHint}},
 		{"truncated JSON", func(w *World) localzitadel.Fault {
 			return localzitadel.Fault{Status: http.StatusOK, ContentType: "application/json", Body: `{"access_token":"` + w.Secret("truncated-token-") + `","token_ty`}
-		}, nil, []string{notToken + "200 (application/json), not a token response", "hint: check ZITADEL_DOMAIN"}},
+		}, nil, []string{"error: token request failed: oauth2: cannot parse json", "hint: check ZITADEL_DOMAIN"}},
 		{"200 without access_token", static(http.StatusOK, "application/json", `{"token_type":"Bearer","expires_in":43199}`), nil,
-			[]string{notToken + "200 (application/json), not a token response", "hint: check ZITADEL_DOMAIN"}},
+			[]string{"error: token request failed: oauth2: server response missing access_token", "hint: check ZITADEL_DOMAIN"}},
+		{"a token that is not a bearer token", func(w *World) localzitadel.Fault {
+			return localzitadel.Fault{Status: http.StatusOK, ContentType: "application/json", Body: `{"access_token":"` + w.Secret("mac-token-value") + `","token_type":"mac"}`}
+		}, nil, []string{notToken + "200, not a token response", "hint: check ZITADEL_DOMAIN"}},
 		{"a huge answer", static(http.StatusOK, "application/json", huge), nil,
-			[]string{notToken + "200 (application/json), not a token response", "hint: check ZITADEL_DOMAIN"}},
+			[]string{"error: token request failed: oauth2: cannot parse json", "hint: check ZITADEL_DOMAIN"}},
 		{"slower than -timeout", func(*World) localzitadel.Fault { return localzitadel.Fault{Delay: time.Minute} }, []string{"-timeout", "200ms"},
 			[]string{"error: token request failed: ", "Client.Timeout exceeded", "hint: ZITADEL did not answer in time"}},
 	}

@@ -20,10 +20,9 @@ import (
 
 	"github.com/joho/godotenv"
 
-	"github.com/zitadel/go-introspection-examples/internal/api"
 	"github.com/zitadel/go-introspection-examples/internal/apiserver"
 	"github.com/zitadel/go-introspection-examples/internal/apiservertest"
-	"github.com/zitadel/go-introspection-examples/internal/cli"
+	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
@@ -160,7 +159,7 @@ func (w *World) Check(t *testing.T, s Client, c Case) {
 	defer cancel()
 	args := append([]string{s.Name, "-env", file}, c.Args...)
 	noEnv := func(string) string { return "" } // settings come from the file only
-	code := cli.ExitCode(s.Run(ctx, args, noEnv, &stdout, &stderr), &stderr)
+	code := config.Report(s.Run(ctx, args, noEnv, &stdout, &stderr), &stderr)
 	out, errOut := stdout.String(), stderr.String()
 	t.Logf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 
@@ -169,7 +168,7 @@ func (w *World) Check(t *testing.T, s Client, c Case) {
 	}
 	containsInOrder(t, "stdout", out, c.Stdout)
 	containsInOrder(t, "stderr", errOut, c.Stderr)
-	if code == cli.ExitFailed && !oneErrorLine.MatchString(errOut) {
+	if code == config.ExitFailed && !oneErrorLine.MatchString(errOut) {
 		t.Errorf("stderr is not one error line and one hint")
 	}
 	wantTokens := c.Tokens
@@ -195,7 +194,7 @@ func (w *World) checkPrintedToken(t *testing.T, out string, env map[string]strin
 	if !ok || tok == "" || strings.ContainsAny(tok, " \t\r\n") {
 		t.Fatalf("stdout is %q, want a token and a newline", out)
 	}
-	req, _ := http.NewRequest(http.MethodGet, w.APIURL+api.RoutePrivate, nil)
+	req, _ := http.NewRequest(http.MethodGet, w.APIURL+"/api/private", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
