@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,9 +18,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
 	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
-	"github.com/zitadel/go-introspection-examples/internal/tokenrequest"
 	"github.com/zitadel/go-introspection-examples/internal/tokensource"
 )
 
@@ -353,12 +354,15 @@ func thousandCalls(ctx context.Context, client *http.Client, z *localzitadel.Ins
 		return 0, 0, err
 	}
 	u := z.Reader
-	source := tokensource.New(func(ctx context.Context) (*tokensource.Token, error) {
-		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"openid urn:zitadel:iam:org:project:id:" + z.ProjectID + ":aud"}}
-		return tokenrequest.Post(ctx, client, z.TokenURL, form, func(req *http.Request) {
-			req.SetBasicAuth(url.QueryEscape(u.UserName), url.QueryEscape(u.ClientSecret))
-		})
-	})
+	grant := clientcredentials.Config{
+		ClientID:     u.UserName,
+		ClientSecret: u.ClientSecret,
+		TokenURL:     z.TokenURL,
+		Scopes:       []string{"openid", "urn:zitadel:iam:org:project:id:" + z.ProjectID + ":aud"},
+		AuthStyle:    oauth2.AuthStyleInHeader,
+	}
+	tokenCtx := context.WithValue(ctx, oauth2.HTTPClient, client)
+	source := tokensource.New(func() (*oauth2.Token, error) { return grant.Token(tokenCtx) }, "")
 	var wg sync.WaitGroup
 	errs := make(chan error, 1000)
 	work := make(chan struct{})
@@ -367,7 +371,7 @@ func thousandCalls(ctx context.Context, client *http.Client, z *localzitadel.Ins
 		go func() {
 			defer wg.Done()
 			for range work {
-				tok, err := source.Token(ctx)
+				tok, err := source.Token()
 				if err == nil {
 					var status int
 					status, _, err = get(ctx, api.url+"/api/private", "Bearer "+tok.AccessToken)
