@@ -193,9 +193,6 @@ func (e *Env) Required(name, hint string) string {
 	return v
 }
 
-// String is Required under its old name, until every caller says Required.
-func (e *Env) String(name, hint string) string { return e.Required(name, hint) }
-
 // Optional returns a setting, or def when it is not set.
 func (e *Env) Optional(name, def string) string {
 	if v, _ := e.lookup(name); v != "" {
