@@ -273,6 +273,8 @@ func FuzzTokenEndpoint(f *testing.F) {
 	f.Add(200, "text/plain", []byte(`access_token=at-1&token_type=bearer`))
 	f.Add(200, "application/json", []byte(`{"access_token":"secret-token-value","token_type":"mac"}`))
 	f.Add(400, "application/json", []byte(`{"error":"invalid_grant","error_description":"a\u001b[2Jb\nc","access_token":"secret-token-value"}`))
+	f.Add(200, "0", []byte(`{"ACCess_token":" "}`))
+	f.Add(502, "\x7f", []byte("0"))
 	var answer struct {
 		status      int
 		contentType string
