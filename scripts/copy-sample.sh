@@ -77,6 +77,9 @@ old=$(go list -m)
 # would ask for a newer Go). go mod tidy drops those a sample does not use.
 requires=$(go list -m -f '{{.Path}}@{{.Version}}' github.com/joho/godotenv github.com/golang-jwt/jwt/v5 github.com/go-chi/chi/v5 \
 	github.com/MicahParks/keyfunc/v3 github.com/MicahParks/jwkset golang.org/x/time)
+# golang.org/x/oauth2 v0.36.0 is its newest release for Go 1.25; this
+# repository has a newer one, which zitadel/oidc (the local issuer) asks for.
+requires="$requires golang.org/x/oauth2@v0.36.0"
 
 # The sample's own files: its Go sources (not tests: they need the local
 # issuer, which stays here), README and .env.example.
