@@ -81,8 +81,8 @@ func jwtBearerTokens(ctx context.Context, key *keyfile.Key, grant tokensource.Gr
 		// ZITADEL reads the scope from the form; x/oauth2/jwt puts it into
 		// the assertion, so it does not fit. x/oauth2's client credentials
 		// request lets its grant type be replaced: the same POST, with the
-		// assertion in the form. In params, with no client id or secret,
-		// adds nothing: the assertion is the credential.
+		// assertion in the form. AuthStyleInParams without a client id or
+		// secret adds no credentials: the assertion is the credential.
 		cfg := clientcredentials.Config{
 			TokenURL: grant.TokenURL,
 			Scopes:   grant.Scopes,
