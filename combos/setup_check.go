@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/zitadel/go-introspection-examples/internal/assertion"
 	"github.com/zitadel/go-introspection-examples/internal/keyfile"
 )
 
@@ -67,7 +66,7 @@ func (z *zitadelAPI) userKeyWorks(ctx context.Context, path string) (works, erro
 	if err != nil {
 		return false, nil
 	}
-	signed, err := assertion.New(key, z.domain).Assertion()
+	signed, err := key.Assertions(z.domain).Assertion()
 	if err != nil {
 		return false, nil
 	}
@@ -84,7 +83,7 @@ func (z *zitadelAPI) appKeyWorks(ctx context.Context, path string) (works, error
 	if err != nil {
 		return false, nil
 	}
-	signed, err := assertion.New(key, z.domain).Assertion()
+	signed, err := key.Assertions(z.domain).Assertion()
 	if err != nil {
 		return false, nil
 	}
