@@ -40,9 +40,8 @@ const (
 
 // verdict is what the guard learned about a token.
 type verdict struct {
-	caller     *Caller   // nil: the token is not active
-	rolesKnown bool      // false: a JWT without this project's role claim
-	expiry     time.Time // the token's exp; zero when unknown
+	caller     *Caller // nil: the token is not active
+	rolesKnown bool    // false: a JWT without this project's role claim
 }
 
 // cache reuses verdicts, keyed by the SHA-256 of the token (it holds no
@@ -176,8 +175,8 @@ func (c *cache) store(k cacheKey, v verdict) {
 	life, in := min(c.ttl, inactiveTTL), &c.inactive
 	if v.caller != nil {
 		life, in = c.ttl, &c.active
-		if !v.expiry.IsZero() {
-			life = min(life, v.expiry.Sub(now))
+		if !v.caller.Expiry.IsZero() {
+			life = min(life, v.caller.Expiry.Sub(now))
 		}
 	}
 	if life <= 0 {

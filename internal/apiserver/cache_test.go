@@ -38,7 +38,7 @@ func (j *judge) judge(context.Context) (verdict, error) {
 	if j.err != nil || j.inactive {
 		return verdict{}, j.err
 	}
-	return verdict{caller: &Caller{}, rolesKnown: true, expiry: j.expiry}, nil
+	return verdict{caller: &Caller{Expiry: j.expiry}, rolesKnown: true}, nil
 }
 
 func getN(t *testing.T, c *cache, token string, n int, j *judge) {

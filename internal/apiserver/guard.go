@@ -7,12 +7,10 @@ package apiserver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -35,22 +33,9 @@ const retryAfter = "5"
 const inactiveWarnAfter = 10
 
 // Caller is who sent a request with an active token: what ZITADEL's
-// introspection answer (blog section 3.3), or a JWT verified in the API,
-// says about the token. A Caller may be shared between requests: read it,
-// never change it.
-type Caller struct {
-	Subject        string   // sub: the user id
-	Username       string   // the user's login name, when ZITADEL says it
-	ClientID       string   // client_id: the client the token was issued to; none for a PAT
-	OrganizationID string   // urn:zitadel:iam:user:resourceowner:id, when the token's scope asked for it
-	Roles          []string // the user's roles in this API's project, sorted
-	// Claims is every member of the introspection answer, or every claim of
-	// the JWT, as ZITADEL sent it, e.g. "scope" or "urn:zitadel:iam:user:metadata".
-	Claims map[string]json.RawMessage
-}
-
-// HasRole reports whether the caller has the role in the API's project.
-func (c *Caller) HasRole(role string) bool { return slices.Contains(c.Roles, role) }
+// introspection answer, or a JWT verified in the API, says about the token.
+// A Caller may be shared between requests: read it, never change it.
+type Caller = introspect.Caller
 
 type callerKey struct{}
 
@@ -102,7 +87,7 @@ func NewGuard(ctx context.Context, s Settings, authenticate introspect.Authentic
 		g.cache = newCache(s.CacheTTL)
 	}
 	if s.TokenValidation == ValidateJWTLocally {
-		v, err := jwtverify.New(ctx, jwtverify.Options{Issuer: s.Issuer, ProjectID: s.ProjectID, Logger: logger})
+		v, err := jwtverify.New(ctx, s.Issuer, s.ProjectID, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -191,12 +176,7 @@ func (g *Guard) judge(ctx context.Context, token string) (verdict, error) {
 	case err != nil:
 		return g.introspected(ctx, token)
 	}
-	return verdict{
-		caller: &Caller{Subject: t.Subject, Username: t.Username, ClientID: t.ClientID,
-			OrganizationID: t.OrganizationID, Roles: t.Roles, Claims: t.Claims},
-		rolesKnown: t.RoleClaims,
-		expiry:     t.Expiry,
-	}, nil
+	return verdict{caller: &t.Caller, rolesKnown: t.RoleClaims}, nil
 }
 
 // introspected asks ZITADEL, within the bound on introspections in flight.
@@ -212,12 +192,7 @@ func (g *Guard) introspected(ctx context.Context, token string) (verdict, error)
 	if err != nil || !r.Active {
 		return verdict{}, err
 	}
-	return verdict{
-		caller: &Caller{Subject: r.Subject, Username: r.Username, ClientID: r.ClientID,
-			OrganizationID: r.OrganizationID, Roles: r.Roles, Claims: r.Claims},
-		rolesKnown: true,
-		expiry:     r.Expiry,
-	}, nil
+	return verdict{caller: &r.Caller, rolesKnown: true}, nil
 }
 
 // warnEveryTokenInactive logs once when every token so far was inactive.
@@ -315,9 +290,9 @@ func (g *Guard) checkFailed(w http.ResponseWriter, r *http.Request, err error) {
 		WriteError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The API cannot check the token right now. Try again later.")
 		return
 	case errors.As(err, &rejected) && rejected.Credentials():
-		logger.ErrorContext(ctx, "ZITADEL rejected the API's credentials: check "+g.hint, rejected.LogAttrs()...)
+		logger.ErrorContext(ctx, "ZITADEL rejected the API's credentials: check "+g.hint, "error", err)
 	case errors.As(err, &rejected):
-		logger.ErrorContext(ctx, "ZITADEL refused the introspection request: check ZITADEL_DOMAIN and ZITADEL_INTROSPECTION_URL", rejected.LogAttrs()...)
+		logger.ErrorContext(ctx, "ZITADEL refused the introspection request: check ZITADEL_DOMAIN and ZITADEL_INTROSPECTION_URL", "error", err)
 	case ctx.Err() != nil:
 		// The client went away while waiting; nobody reads this answer.
 		w.Header().Set("Retry-After", retryAfter)

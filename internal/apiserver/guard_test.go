@@ -99,7 +99,7 @@ func TestMalformedAuthorizationNeverReachesZitadel(t *testing.T) {
 }
 
 func TestAnswers(t *testing.T) {
-	reader := &introspect.Result{Active: true, Roles: []string{"read:messages"}}
+	reader := &introspect.Result{Active: true, Caller: introspect.Caller{Roles: []string{"read:messages"}}}
 	tests := []struct {
 		name      string
 		header    string
@@ -114,7 +114,7 @@ func TestAnswers(t *testing.T) {
 		{name: "lower-case scheme", header: "bearer t0k.en", answer: &answer{result: reader}, status: 200},
 		{name: "inactive", header: "Bearer t0k.en", answer: &answer{result: &introspect.Result{}},
 			status: 401, code: "invalid_token", challenge: `, error="invalid_token"`},
-		{name: "no role", header: "Bearer t0k.en", answer: &answer{result: &introspect.Result{Active: true, Roles: []string{"other"}}},
+		{name: "no role", header: "Bearer t0k.en", answer: &answer{result: &introspect.Result{Active: true, Caller: introspect.Caller{Roles: []string{"other"}}}},
 			status: 403, code: "insufficient_scope", challenge: `, error="insufficient_scope"`},
 		{name: "unavailable", header: "Bearer t0k.en", answer: &answer{err: &introspect.UnavailableError{Reason: "down"}},
 			status: 503, code: "temporarily_unavailable", retry: "5", log: "unavailable"},
@@ -158,7 +158,7 @@ func TestAnswers(t *testing.T) {
 }
 
 func TestFromContext(t *testing.T) {
-	g := testGuard(&answer{result: &introspect.Result{Active: true, Subject: "u1", Roles: []string{"read:messages"}}}, io.Discard)
+	g := testGuard(&answer{result: &introspect.Result{Active: true, Caller: introspect.Caller{Subject: "u1", Roles: []string{"read:messages"}}}}, io.Discard)
 	var got *Caller
 	h := g.RequireToken(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got, _ = FromContext(r.Context()) }))
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -201,7 +201,7 @@ func FuzzAuthorization(f *testing.F) {
 		g := testGuard(&answer{}, io.Discard)
 		g.introspect = func(_ context.Context, token string) (*introspect.Result, error) {
 			asked = append(asked, token)
-			return &introspect.Result{Active: true, Roles: []string{"read:messages"}}, nil
+			return &introspect.Result{Active: true, Caller: introspect.Caller{Roles: []string{"read:messages"}}}, nil
 		}
 		req := httptest.NewRequest(http.MethodGet, "/api/private-scoped", nil)
 		req.Header["Authorization"] = []string{value}

@@ -29,8 +29,8 @@ func (v *verification) Verify(context.Context, string) (*jwtverify.Token, error)
 // TestJWTFirst: with TOKEN_VALIDATION=jwt the guard asks ZITADEL only about
 // what it cannot verify, and about roles a JWT does not say for this project.
 func TestJWTFirst(t *testing.T) {
-	reader := &introspect.Result{Active: true, Roles: []string{"read:messages"}}
-	withRole := &jwtverify.Token{Roles: []string{"read:messages"}, RoleClaims: true}
+	reader := &introspect.Result{Active: true, Caller: introspect.Caller{Roles: []string{"read:messages"}}}
+	withRole := &jwtverify.Token{Caller: introspect.Caller{Roles: []string{"read:messages"}}, RoleClaims: true}
 	withoutRoleClaim := &jwtverify.Token{}
 	notJWT := fmt.Errorf("%w: five parts", jwtverify.ErrNotJWT)
 	tests := []struct {

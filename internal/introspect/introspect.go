@@ -10,6 +10,7 @@
 package introspect
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -22,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zitadel/go-introspection-examples/internal/config"
 )
@@ -55,19 +57,30 @@ type Client struct {
 	Timeout time.Duration
 }
 
-// Result is ZITADEL's answer about a token: the members every API needs,
-// typed, and all of them raw in Claims.
-type Result struct {
-	Active         bool
+// Caller is who sent a request with an active token: what ZITADEL's
+// introspection answer (blog section 3.3), or a JWT verified in the API,
+// says about the token. A Caller may be shared between requests: read it,
+// never change it.
+type Caller struct {
 	Subject        string    // sub: the user id
-	Username       string    // username: the user's login name
+	Username       string    // the user's login name, when the token says it
 	ClientID       string    // client_id: the client the token was issued to; none for a PAT
-	OrganizationID string    // urn:zitadel:iam:user:resourceowner:id: the user's organisation, if the token's scope asked for it
+	OrganizationID string    // urn:zitadel:iam:user:resourceowner:id, when the token's scope asked for it
 	Expiry         time.Time // exp; zero when ZITADEL sent none
-	Roles          []string  // role names in the API's own project, sorted
-	// Claims is every member of the answer as ZITADEL sent it, e.g. "scope",
-	// "aud" or "urn:zitadel:iam:user:metadata"; nil when inactive.
+	Roles          []string  // the user's roles in the API's own project, sorted
+	// Claims is every member of the introspection answer, or every claim of
+	// the JWT, as ZITADEL sent it, e.g. "scope" or "urn:zitadel:iam:user:metadata".
 	Claims map[string]json.RawMessage
+}
+
+// HasRole reports whether the caller has the role in the API's project.
+func (c *Caller) HasRole(role string) bool { return slices.Contains(c.Roles, role) }
+
+// Result is ZITADEL's answer about a token: whether it is active, and, if
+// it is, who sent it.
+type Result struct {
+	Active bool
+	Caller // zero when inactive
 }
 
 // UnavailableError means ZITADEL could not give an answer now: it is
@@ -114,20 +127,6 @@ func (e *RejectedError) Error() string {
 // API always sends a token, so that is not what invalid_request is about).
 func (e *RejectedError) Credentials() bool {
 	return (e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized) && e.Code != ""
-}
-
-// LogAttrs are the log attributes of a refusal: its status, and the OAuth
-// error and description when ZITADEL sent them (a 404 page or a redirect has
-// none, and an empty attribute reads like a missing value).
-func (e *RejectedError) LogAttrs() []any {
-	attrs := []any{"status", e.Status}
-	if e.Code != "" {
-		attrs = append(attrs, "error", e.Code)
-	}
-	if e.Description != "" {
-		attrs = append(attrs, "error_description", e.Description)
-	}
-	return attrs
 }
 
 var defaultHTTP = &http.Client{
@@ -238,84 +237,87 @@ func parse(raw []byte, projectID string) (*Result, error) {
 	if !*active {
 		return &Result{}, nil
 	}
-
-	r := &Result{Active: true, Claims: claims}
-	var exp *float64
-	var err error
-	if err = cmp.Or(member(claims, "sub", &r.Subject), member(claims, "client_id", &r.ClientID),
-		member(claims, "username", &r.Username), member(claims, organizationClaim, &r.OrganizationID),
-		member(claims, "exp", &exp)); err != nil {
-		return nil, err
-	}
-	if exp != nil {
-		// Converting a float beyond int64 gives an arbitrary time.
-		if !(*exp >= math.MinInt64 && *exp < math.MaxInt64) {
-			return nil, &UnavailableError{Reason: "answer has a malformed exp"}
-		}
-		r.Expiry = time.Unix(int64(*exp), 0)
-	}
-
 	// ZITADEL fills the generic role claim for the introspecting API's
 	// project; a role under another project's claim is not a role here, nor
 	// one of urn:zitadel:iam:org:projects:roles, which merges the roles of
 	// several projects (docs/zitadel-on-the-wire.md, "Roles in a JWT").
-	names := []string{RoleClaim}
+	roleClaims := []string{RoleClaim}
 	if projectID != "" {
-		names = append(names, ProjectRoleClaim(projectID))
+		roleClaims = append(roleClaims, ProjectRoleClaim(projectID))
 	}
-	if r.Roles, err = Roles(claims, names...); err != nil {
-		return nil, &UnavailableError{Reason: "answer has a malformed role claim"}
+	caller, err := CallerFrom(claims, "username", roleClaims...)
+	if err != nil {
+		return nil, &UnavailableError{Reason: "answer has a " + err.Error()}
 	}
-	return r, nil
+	return &Result{Active: true, Caller: caller}, nil
 }
 
 // Role claims (docs/zitadel-on-the-wire.md, "Role claims"): RoleClaim holds
 // the roles in the project of the API that introspects, or, in a JWT, of
 // the app that asked for the token; ProjectRoleClaim(id) those in project
 // id. A claim that merges the roles of several projects never counts.
-const (
-	RoleClaim         = "urn:zitadel:iam:org:project:roles"
-	organizationClaim = "urn:zitadel:iam:user:resourceowner:id"
-)
+const RoleClaim = "urn:zitadel:iam:org:project:roles"
 
 // ProjectRoleClaim is the role claim of project projectID.
 func ProjectRoleClaim(projectID string) string {
 	return "urn:zitadel:iam:org:project:" + projectID + ":roles"
 }
 
-// Roles returns the role names of the claims named, sorted. A role claim is
-// {"read:messages": {"<orgId>": "<org domain>"}}: the role names are its keys.
-func Roles(claims map[string]json.RawMessage, names ...string) ([]string, error) {
-	var roles []string
-	for _, name := range names {
-		v, ok := claims[name]
-		if !ok {
-			continue
+// CallerFrom reads the caller from the claims of an introspection answer or
+// of a verified JWT: its user name from usernameClaim, its roles from the
+// role claims named. Claims are matched by their exact names, as JSON
+// compares them: decoding into a struct would also take "SUB" for "sub".
+func CallerFrom(claims map[string]json.RawMessage, usernameClaim string, roleClaims ...string) (Caller, error) {
+	c := Caller{Claims: claims}
+	var errs [4]error
+	c.Subject, errs[0] = StringClaim(claims, "sub")
+	c.ClientID, errs[1] = StringClaim(claims, "client_id")
+	c.Username, errs[2] = StringClaim(claims, usernameClaim)
+	c.OrganizationID, errs[3] = StringClaim(claims, "urn:zitadel:iam:user:resourceowner:id")
+	if err := cmp.Or(errs[:]...); err != nil {
+		return Caller{}, err
+	}
+	var exp *float64
+	if v, ok := claims["exp"]; ok {
+		// Converting a float beyond int64 gives an arbitrary time.
+		if json.Unmarshal(v, &exp) != nil || exp != nil && !(*exp >= math.MinInt64 && *exp < math.MaxInt64) {
+			return Caller{}, errors.New("malformed exp")
 		}
+		if exp != nil {
+			c.Expiry = time.Unix(int64(*exp), 0)
+		}
+	}
+	for _, name := range roleClaims {
+		// A role claim is {"read:messages": {"<orgId>": "<org domain>"}}: the
+		// role names are its keys.
 		var grants map[string]json.RawMessage
-		if err := json.Unmarshal(v, &grants); err != nil {
-			return nil, fmt.Errorf("malformed role claim %s: %w", name, err)
+		if v, ok := claims[name]; ok && json.Unmarshal(v, &grants) != nil {
+			return Caller{}, errors.New("malformed role claim " + name)
 		}
 		for role := range grants {
-			if !slices.Contains(roles, role) {
-				roles = append(roles, role)
+			if !slices.Contains(c.Roles, role) {
+				c.Roles = append(c.Roles, role)
 			}
 		}
 	}
-	slices.Sort(roles)
-	return roles, nil
+	slices.Sort(c.Roles)
+	return c, nil
 }
 
-// member decodes the member name of an answer into dst, if it is there.
-// Names are matched exactly, as JSON compares them: decoding the answer
-// into a struct would also take "SUB" for "sub".
-func member(claims map[string]json.RawMessage, name string, dst any) error {
+// StringClaim returns the string claim name, "" when there is none. Most
+// claims are plain text, without escapes, and need no decoder: a JWT is
+// verified on every request when the cache is off.
+func StringClaim(claims map[string]json.RawMessage, name string) (string, error) {
 	v, ok := claims[name]
-	if !ok {
-		return nil
+	switch {
+	case !ok:
+		return "", nil
+	case len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v):
+		return string(v[1 : len(v)-1]), nil
 	}
-	if err := json.Unmarshal(v, dst); err != nil {
-		return &UnavailableError{Reason: "answer has a malformed " + name}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", errors.New("malformed " + name)
 	}
-	return nil
+	return s, nil
 }

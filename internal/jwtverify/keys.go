@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -21,25 +22,25 @@ const maxKeySet = 1 << 20
 
 // newKeys returns what picks the key of a token from ZITADEL's key set,
 // which keyfunc keeps: fetched here once, then in the background every
-// RefreshInterval (so a key ZITADEL removed stops verifying), and for a kid
-// it does not know at most once per MinRefresh, each fetch bounded by
-// Timeout. A request with a known kid reads the keys at hand and never
-// waits for a fetch; one with an unknown kid waits at most Timeout. A fetch
-// that fails keeps the keys known. ctx ends the background refresh.
-func newKeys(ctx context.Context, o Options) (func(context.Context) jwt.Keyfunc, error) {
-	remote, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{o.KeysURL}, keyfunc.Override{
-		Client:          o.HTTP,
-		HTTPTimeout:     o.Timeout,
-		RefreshInterval: o.RefreshInterval,
+// refreshInterval (so a key ZITADEL removed stops verifying), and for a kid
+// it does not know at most once per minRefresh, each fetch bounded by
+// fetchTimeout. A request with a known kid reads the keys at hand and never
+// waits for a fetch; one with an unknown kid waits at most fetchTimeout. A
+// fetch that fails keeps the keys known. ctx ends the background refresh.
+func newKeys(ctx context.Context, keysURL string, client *http.Client, logger *slog.Logger) (func(context.Context) jwt.Keyfunc, error) {
+	remote, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{keysURL}, keyfunc.Override{
+		Client:          client,
+		HTTPTimeout:     fetchTimeout,
+		RefreshInterval: refreshInterval,
 		// A token for an unknown kid may wait for the limiter, and then for
-		// the fetch, Timeout in all; tokens with made-up kids get one fetch
-		// per MinRefresh, so they cannot make the API hammer ZITADEL.
-		RefreshUnknownKID: rate.NewLimiter(rate.Every(o.MinRefresh), 1),
-		RateLimitWaitMax:  o.Timeout,
+		// the fetch, fetchTimeout in all; tokens with made-up kids get one
+		// fetch per minRefresh, so they cannot make the API hammer ZITADEL.
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(minRefresh), 1),
+		RateLimitWaitMax:  fetchTimeout,
 		RefreshErrorHandlerFunc: func(url string) func(context.Context, error) {
 			return func(ctx context.Context, err error) {
-				o.Logger.WarnContext(ctx, "cannot fetch ZITADEL's signing keys; verifying with the keys known, introspecting JWTs of other keys",
-					"url", url, "error", err, "next_try_in", o.RefreshInterval)
+				logger.WarnContext(ctx, "cannot fetch ZITADEL's signing keys; verifying with the keys known, introspecting JWTs of other keys",
+					"url", url, "error", err, "next_try_in", refreshInterval)
 			}
 		},
 	})
@@ -101,9 +102,9 @@ func algFits(alg string, key any) error {
 	return nil
 }
 
-// defaultHTTP fetches the key set. A redirect means a wrong URL: it is
+// keySetHTTP fetches the key set. A redirect means a wrong URL: it is
 // reported, not followed, as internal/introspect does.
-var defaultHTTP = &http.Client{
+var keySetHTTP = &http.Client{
 	Transport: limitBody{http.DefaultTransport},
 	CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse

@@ -36,11 +36,11 @@ func testAgainstLocalZITADEL(t *testing.T, alg string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { z.Close() })
-	v, err := New(t.Context(), Options{Issuer: z.Issuer, ProjectID: z.ProjectID})
+	v, err := New(t.Context(), z.Issuer, z.ProjectID, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := New(t.Context(), Options{Issuer: z.Issuer, ProjectID: z.OtherProjectID})
+	other, err := New(t.Context(), z.Issuer, z.OtherProjectID, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func testAgainstLocalZITADEL(t *testing.T, alg string) {
 	if _, err := other.Verify(ctx, jwtToken); !errors.As(err, &inv) {
 		t.Fatalf("another project's API: err = %v, want *InvalidError", err)
 	}
-	expired := mint(z.JWTReader, localzitadel.TokenOptions{Lifetime: -2 * MaxLeeway})
+	expired := mint(z.JWTReader, localzitadel.TokenOptions{Lifetime: -2 * leeway})
 	if _, err := v.Verify(ctx, expired); !errors.As(err, &inv) {
 		t.Fatalf("expired JWT: err = %v, want *InvalidError", err)
 	}
