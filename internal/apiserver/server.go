@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -122,6 +123,59 @@ func portInUse(addr string) error {
 	return errors.New(msg)
 }
 
+func hostOf(rawURL string) string {
+	u, _ := url.Parse(rawURL)
+	return u.Host
+}
+
+// checkIssuer fetches ZITADEL's discovery document once, so that a wrong or
+// unreachable ZITADEL_DOMAIN is named at start instead of looking like an
+// outage (503) on the first request. The API serves meanwhile, and keeps
+// answering 503 while ZITADEL is down.
+func checkIssuer(ctx context.Context, s Settings, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	issuer, err := discoveredIssuer(ctx, s.Issuer)
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		// The API stopped first.
+	case err != nil:
+		logger.Error("cannot read ZITADEL's discovery document: check ZITADEL_DOMAIN, the instance's URL, and that ZITADEL is reachable from here",
+			"ZITADEL_DOMAIN", s.Issuer, "error", err)
+	case issuer != s.Issuer:
+		// Client assertions name ZITADEL_DOMAIN as their audience, and JWTs
+		// are checked against it: both fail unless it is the issuer exactly.
+		logger.Error("ZITADEL_DOMAIN is not the issuer ZITADEL names: set ZITADEL_DOMAIN to that issuer exactly",
+			"ZITADEL_DOMAIN", s.Issuer, "issuer", issuer)
+	default:
+		logger.Info("ZITADEL_DOMAIN is the issuer ZITADEL names", "issuer", issuer)
+	}
+}
+
+// discoveredIssuer is the issuer of the discovery document at domain
+// (OpenID Connect Discovery 1.0 §4).
+func discoveredIssuer(ctx context.Context, domain string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, domain+"/.well-known/openid-configuration", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err // names the URL
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Issuer string `json:"issuer"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", req.URL, resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil || doc.Issuer == "" {
+		return "", fmt.Errorf("GET %s: not a discovery document", req.URL)
+	}
+	return doc.Issuer, nil
+}
+
 // Serve listens on s.Addr, prints "listening on http://ADDR" to stdout,
 // then serves h until ctx is cancelled and shuts down gracefully. Listening
 // first lets it report the real address of ":0".
@@ -149,6 +203,17 @@ func Serve(ctx context.Context, s Settings, h http.Handler, logger *slog.Logger,
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("introspection", "url", s.IntrospectionURL, "project_id", s.ProjectID, "cache_ttl", s.CacheTTL,
 		"timeout", s.Timeout, "max_in_flight", s.MaxInFlight, "token_validation", s.TokenValidation)
+	if a, b := hostOf(s.IntrospectionURL), hostOf(s.Issuer); !strings.EqualFold(a, b) {
+		// Issue 22: a copied .env.example may still name the placeholder
+		// instance here, while ZITADEL_DOMAIN names the real one.
+		logger.Warn("ZITADEL_INTROSPECTION_URL is on another host than ZITADEL_DOMAIN: tokens are introspected there; unset ZITADEL_INTROSPECTION_URL to use the instance's own endpoint",
+			"ZITADEL_INTROSPECTION_URL", s.IntrospectionURL, "ZITADEL_DOMAIN", s.Issuer)
+	}
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		checkIssuer(ctx, s, logger)
+	}()
 	logger.Info("listening", "addr", ln.Addr().String())
 	if a, ok := ln.Addr().(*net.TCPAddr); ok && s.ResourceURL == "" && !a.IP.IsLoopback() {
 		// Reachable from other hosts, the metadata's resource (RFC 9728) and
@@ -163,6 +228,7 @@ func Serve(ctx context.Context, s Settings, h http.Handler, logger *slog.Logger,
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	<-checked
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Timeout+5*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)

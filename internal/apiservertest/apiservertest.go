@@ -157,14 +157,44 @@ func (w *listenWatcher) Write(p []byte) (int, error) {
 }
 
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	wrote chan struct{} // closed by the next Write
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.wrote != nil {
+		close(b.wrote)
+		b.wrote = nil
+	}
 	return b.buf.Write(p)
+}
+
+// WaitForLog returns the server's logs once they contain want, for what
+// the server logs in the background; it fails the test after 10 s.
+func (s *Server) WaitForLog(t *testing.T, want string) string {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		b := s.stderr
+		b.mu.Lock()
+		logs := b.buf.String()
+		if b.wrote == nil {
+			b.wrote = make(chan struct{})
+		}
+		wrote := b.wrote
+		b.mu.Unlock()
+		if strings.Contains(logs, want) {
+			return logs
+		}
+		select {
+		case <-wrote:
+		case <-deadline:
+			t.Fatalf("the log lacks %q after 10s:\n%s", want, logs)
+		}
+	}
 }
 
 func (b *syncBuffer) String() string {

@@ -32,6 +32,8 @@ func Test(t *testing.T, sample API) {
 	t.Run("logs", h.testLogs)
 	t.Run("jwt mode", h.testJWTMode)
 	t.Run("resource metadata", h.testResourceMetadata)
+	t.Run("ZITADEL_DOMAIN checked at start", h.testDomainChecked)
+	t.Run("introspection URL on another host", h.testIntrospectionHost)
 }
 
 // TestGuard runs the tests that do not depend on a sample's method, on one
