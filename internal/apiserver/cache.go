@@ -150,12 +150,6 @@ type sharedError struct{ err error }
 func (e *sharedError) Error() string { return e.err.Error() }
 func (e *sharedError) Unwrap() error { return e.err }
 
-func (c *cache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.active.Len() + c.inactive.Len()
-}
-
 func (c *cache) lookup(k cacheKey) (verdict, bool) {
 	el, ok := c.entries[k]
 	if !ok {

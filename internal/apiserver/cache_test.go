@@ -19,6 +19,12 @@ import (
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
+func (c *cache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.active.Len() + c.inactive.Len()
+}
+
 // judge stands in for the guard's judgement of a token: it gives every token
 // the same verdict (active unless inactive), or err, and counts the calls;
 // with gate set it waits for the gate to close first.

@@ -74,7 +74,8 @@ type Guard struct {
 // ZITADEL with authenticate. credentialsHint names the settings to check
 // when ZITADEL rejects them, e.g. "API_PRIVATE_KEY_FILE". With
 // TOKEN_VALIDATION=jwt, ZITADEL's keys are refreshed in the background
-// until ctx ends.
+// until ctx ends. logger is required, here as everywhere in the API: what it
+// logs is what the API's operator must act on.
 func NewGuard(ctx context.Context, s Settings, authenticate introspect.Authenticate, credentialsHint string, logger *slog.Logger) (*Guard, error) {
 	client := &introspect.Client{URL: s.IntrospectionURL, Authenticate: authenticate, ProjectID: s.ProjectID, Timeout: s.Timeout}
 	g := &Guard{
