@@ -7,7 +7,7 @@ import (
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
 
-// The answers of the three routes (DESIGN.md), repeated here on purpose: the
+// The answers of the three routes (the original samples'), repeated here on purpose: the
 // test must fail if the server's copy changes.
 const (
 	publicMessage  = "Public route - You don't need to be authenticated to see this."
