@@ -10,9 +10,7 @@ package keyfile
 
 import (
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,23 +30,13 @@ const (
 // Key is a parsed key file. The private key is unexported so that no %v, %+v
 // or JSON encoding of a Key can leak it.
 type Key struct {
-	Type     string
-	KeyID    string // JWT header "kid"
-	ClientID string // application keys: the API application's client id
-	AppID    string // application keys
-	UserID   string // serviceaccount keys: the service user's id
+	Type     string `json:"type"`
+	KeyID    string `json:"keyId"`    // JWT header "kid"
+	ClientID string `json:"clientId"` // application keys: the API application's client id
+	AppID    string `json:"appId"`    // application keys
+	UserID   string `json:"userId"`   // serviceaccount keys: the service user's id
 
 	private *rsa.PrivateKey
-}
-
-// file is the JSON shape of a ZITADEL key file; unknown fields are ignored.
-type file struct {
-	Type     string `json:"type"`
-	KeyID    string `json:"keyId"`
-	Key      string `json:"key"`
-	AppID    string `json:"appId"`
-	ClientID string `json:"clientId"`
-	UserID   string `json:"userId"`
 }
 
 // LoadApplication loads an API application key file.
@@ -75,29 +63,35 @@ func load(path, want string) (*Key, error) {
 // Parse parses the contents of a key file and checks it is of type want.
 // Errors name the field at fault and never quote the file's contents.
 func Parse(raw []byte, want string) (*Key, error) {
-	var f file
+	// A key file is a Key's fields and the private key; other fields
+	// (expirationDate) are ignored.
+	var f struct {
+		Key
+		PEM string `json:"key"`
+	}
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return nil, errors.New("is not a ZITADEL key file (not JSON)")
 	}
 	if f.Type != want {
 		return nil, fmt.Errorf(`field "type" is %q, want %q (%s)`, f.Type, want, describe(want))
 	}
-	required := map[string]string{"keyId": f.KeyID, "key": f.Key}
-	if want == TypeApplication {
-		required["clientId"] = f.ClientID
-	} else {
-		required["userId"] = f.UserID
+	switch {
+	case f.KeyID == "":
+		return nil, errors.New(`field "keyId" is missing`)
+	case f.PEM == "":
+		return nil, errors.New(`field "key" is missing`)
+	case want == TypeApplication && f.ClientID == "":
+		return nil, errors.New(`field "clientId" is missing`)
+	case want == TypeServiceAccount && f.UserID == "":
+		return nil, errors.New(`field "userId" is missing`)
 	}
-	for _, name := range []string{"keyId", "key", "clientId", "userId"} {
-		if v, ok := required[name]; ok && v == "" {
-			return nil, fmt.Errorf("field %q is missing", name)
-		}
-	}
-	private, err := parsePrivateKey([]byte(f.Key))
+	// ZITADEL writes PKCS#1 ("RSA PRIVATE KEY"); PKCS#8 is accepted too.
+	private, err := jwt.ParseRSAPrivateKeyFromPEM([]byte(f.PEM))
 	if err != nil {
-		return nil, fmt.Errorf(`field "key": %w`, err)
+		return nil, errors.New(`field "key": is not a PEM-encoded RSA private key`)
 	}
-	return &Key{Type: f.Type, KeyID: f.KeyID, ClientID: f.ClientID, AppID: f.AppID, UserID: f.UserID, private: private}, nil
+	f.private = private
+	return &f.Key, nil
 }
 
 func describe(typ string) string {
@@ -105,26 +99,6 @@ func describe(typ string) string {
 		return "a key of the API application, from the application's Keys tab in the console"
 	}
 	return "a key of a service user, from the user's Keys tab in the console"
-}
-
-// parsePrivateKey accepts PKCS#1 ("RSA PRIVATE KEY", what ZITADEL writes) and PKCS#8 ("PRIVATE KEY").
-func parsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, errors.New("is not a PEM-encoded private key")
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, errors.New("is not an RSA private key in PKCS#1 or PKCS#8 form")
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("is not an RSA private key")
-	}
-	return rk, nil
 }
 
 // Subject is the id a JWT signed with this key speaks for: the client id of an
@@ -150,15 +124,16 @@ func (k *Key) LogValue() slog.Value {
 }
 
 const (
-	// Lifetime of a new assertion. ZITADEL accepts up to an hour; short is safer.
-	Lifetime = 5 * time.Minute
-	// RenewBefore is how long before expiry a new assertion is signed, so one
+	// lifetime is how long a new assertion is valid: ZITADEL accepts up to
+	// an hour; short is safer.
+	lifetime = 5 * time.Minute
+	// renewBefore is how long before expiry a new assertion is signed, so one
 	// never expires on its way to ZITADEL.
-	RenewBefore = time.Minute
+	renewBefore = time.Minute
 )
 
 // Assertions hands out the assertions (RFC 7523) a key signs: a JWT valid
-// for Lifetime and reused until RenewBefore before it expires, so a busy API
+// for lifetime and reused until renewBefore before it expires, so a busy API
 // signs about one JWT every four minutes instead of one per request. Safe
 // for concurrent use.
 type Assertions struct {
@@ -177,17 +152,17 @@ func (k *Key) Assertions(audience string) *Assertions {
 	return &Assertions{key: k, audience: audience, now: time.Now}
 }
 
-// Assertion returns a signed assertion valid for at least RenewBefore.
+// Assertion returns a signed assertion valid for at least renewBefore.
 func (a *Assertions) Assertion() (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
-	if a.current != "" && now.Add(RenewBefore).Before(a.expires) {
+	if a.current != "" && now.Add(renewBefore).Before(a.expires) {
 		return a.current, nil
 	}
 	// Whole seconds: JWT times are NumericDates, and iat must not be in the future.
 	now = now.Truncate(time.Second)
-	exp := now.Add(Lifetime)
+	exp := now.Add(lifetime)
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.RegisteredClaims{
 		Issuer:    a.key.Subject(),
 		Subject:   a.key.Subject(),

@@ -79,8 +79,8 @@ func TestParse(t *testing.T) {
 		{"missing clientId", keyJSON(t, with(app, "clientId", "")), TypeApplication, `field "clientId" is missing`, ""},
 		{"missing userId", keyJSON(t, with(sa, "userId", "")), TypeServiceAccount, `field "userId" is missing`, ""},
 		{"missing key", keyJSON(t, with(sa, "key", "")), TypeServiceAccount, `field "key" is missing`, ""},
-		{"key not PEM", keyJSON(t, with(sa, "key", "secret-not-pem")), TypeServiceAccount, `field "key": is not a PEM-encoded private key`, ""},
-		{"EC key", keyJSON(t, with(sa, "key", ec)), TypeServiceAccount, `field "key": is not an RSA private key`, ""},
+		{"key not PEM", keyJSON(t, with(sa, "key", "secret-not-pem")), TypeServiceAccount, `field "key": is not a PEM-encoded RSA private key`, ""},
+		{"EC key", keyJSON(t, with(sa, "key", ec)), TypeServiceAccount, `field "key": is not a PEM-encoded RSA private key`, ""},
 		{"not JSON", []byte("-----BEGIN RSA PRIVATE KEY-----"), TypeServiceAccount, "is not a ZITADEL key file (not JSON)", ""},
 	}
 	for _, tt := range tests {
@@ -165,7 +165,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		var f file
+		var f struct{ Key string }
 		if json.Unmarshal(raw, &f) == nil && len(f.Key) >= 8 && strings.Contains(err.Error(), f.Key) {
 			t.Fatalf("error quotes the key: %v", err)
 		}
@@ -211,8 +211,8 @@ func TestAssertionClaims(t *testing.T) {
 	if !claims.IssuedAt.Equal(now.Truncate(time.Second)) {
 		t.Errorf("iat = %v, want %v (never in the future)", claims.IssuedAt, now.Truncate(time.Second))
 	}
-	if life := claims.ExpiresAt.Sub(claims.IssuedAt.Time); life != Lifetime || life > 5*time.Minute {
-		t.Errorf("lifetime = %v, want %v (at most 5 minutes)", life, Lifetime)
+	if life := claims.ExpiresAt.Sub(claims.IssuedAt.Time); life != lifetime || life > 5*time.Minute {
+		t.Errorf("lifetime = %v, want %v (at most 5 minutes)", life, lifetime)
 	}
 }
 
@@ -223,13 +223,13 @@ func TestAssertionReusedUntilShortlyBeforeExpiry(t *testing.T) {
 	s.now = func() time.Time { return now }
 
 	first, _ := s.Assertion()
-	now = now.Add(Lifetime - RenewBefore - time.Second)
+	now = now.Add(lifetime - renewBefore - time.Second)
 	if again, _ := s.Assertion(); again != first {
-		t.Error("a new assertion was signed while the current one had more than RenewBefore left")
+		t.Error("a new assertion was signed while the current one had more than renewBefore left")
 	}
 	now = now.Add(time.Second)
 	if renewed, _ := s.Assertion(); renewed == first {
-		t.Error("the assertion was reused within RenewBefore of its expiry")
+		t.Error("the assertion was reused within renewBefore of its expiry")
 	}
 }
 
