@@ -42,11 +42,11 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	// Settings: flags, API_BASE_URL, the token request's, and this client's id and secret.
-	settings, env, err := serviceuser.LoadSettings("service-user-client-credentials", args, getenv, stdout, stderr)
+	settings, env, err := serviceuser.LoadSettings("service-user-client-credentials", about, args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	grant := tokensource.ReadGrant(env)
+	grant := tokensource.ReadGrant(env, stderr)
 	// Console: service user → Actions → Generate client secret. The client id
 	// is the user name; the secret is shown only once.
 	clientID := env.Required("CLIENT_ID", "the service user's user name")
@@ -83,3 +83,6 @@ func clientCredentialsTokens(ctx context.Context, clientID, clientSecret string,
 	return tokensource.New(request, "check CLIENT_ID (the service user's user name, not its id) and CLIENT_SECRET",
 		"invalid_client", "unauthorized_client", "invalid_request")
 }
+
+// about is what -h says the program does.
+const about = "Gets an access token from ZITADEL with the client credentials grant and the service user's CLIENT_ID and CLIENT_SECRET."

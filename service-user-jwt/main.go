@@ -44,11 +44,11 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	// Settings: flags, API_BASE_URL, the token request's, and this client's key file.
-	settings, env, err := serviceuser.LoadSettings("service-user-jwt", args, getenv, stdout, stderr)
+	settings, env, err := serviceuser.LoadSettings("service-user-jwt", about, args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	grant := tokensource.ReadGrant(env)
+	grant := tokensource.ReadGrant(env, stderr)
 	keyFile := env.Path("CLIENT_PRIVATE_KEY_FILE_PATH", "the path of the service user's JSON key file")
 	if err := env.Err(); err != nil {
 		return err
@@ -102,3 +102,6 @@ func jwtBearerTokens(ctx context.Context, key *keyfile.Key, grant tokensource.Gr
 }
 
 const keyFileHint = "check CLIENT_PRIVATE_KEY_FILE_PATH (a key of a service user of this instance, not deleted or expired) and ZITADEL_DOMAIN (the assertion's audience: the instance's URL exactly as its issuer, e.g. https://my-instance.zitadel.cloud); ZITADEL refuses an assertion it cannot verify with server_error (other versions: invalid_grant or invalid_client); if both are right, try again later"
+
+// about is what -h says the program does.
+const about = "Gets an access token from ZITADEL with the JWT bearer grant and the service user's key file (CLIENT_PRIVATE_KEY_FILE_PATH)."

@@ -37,6 +37,14 @@ func TestEndToEnd(t *testing.T) {
 					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = w.Zitadel.JWTAPI.KeyFile
 				},
 				Stderr: []string{`config: CLIENT_PRIVATE_KEY_FILE_PATH: key file `, `field "type" is "application", want "serviceaccount"`}},
+			// The APIs' name pattern: the originals name this setting with _PATH.
+			{Name: "CLIENT_PRIVATE_KEY_FILE for CLIENT_PRIVATE_KEY_FILE_PATH", Code: 2,
+				Prepare: func(_ *testing.T, _ *clienttest.World, env map[string]string) {
+					env["CLIENT_PRIVATE_KEY_FILE"] = env["CLIENT_PRIVATE_KEY_FILE_PATH"]
+					delete(env, "CLIENT_PRIVATE_KEY_FILE_PATH")
+				},
+				Stderr: []string{"config: CLIENT_PRIVATE_KEY_FILE_PATH is not set: ",
+					"config: CLIENT_PRIVATE_KEY_FILE in ", " is not a setting: did you mean CLIENT_PRIVATE_KEY_FILE_PATH?\n"}},
 			{Name: "key file missing", Code: 2,
 				Prepare: func(t *testing.T, _ *clienttest.World, env map[string]string) {
 					env["CLIENT_PRIVATE_KEY_FILE_PATH"] = filepath.Join(t.TempDir(), "key.json")

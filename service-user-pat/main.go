@@ -40,7 +40,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	// Settings: flags, API_BASE_URL and the PAT.
-	settings, env, err := serviceuser.LoadSettings("service-user-pat", args, getenv, stdout, stderr)
+	settings, env, err := serviceuser.LoadSettings("service-user-pat", about, args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -74,3 +74,6 @@ func checkPAT(pat string) error {
 
 // rejectedPAT is the hint when the API rejects the PAT.
 const rejectedPAT = "the API does not accept the PAT: it was deleted, has expired, or is of another ZITADEL instance; a PAT cannot be renewed: create a new one (console: service user → Personal Access Tokens)"
+
+// about is what -h says the program does.
+const about = "Uses the personal access token PAT as it is: no token request, nothing sent to ZITADEL."

@@ -88,3 +88,69 @@ func TestCheckPAT(t *testing.T) {
 		}
 	}
 }
+
+// -h says what this client does: no token request, nothing sent to ZITADEL.
+func TestUsageSaysWhatItDoes(t *testing.T) {
+	var stdout, stderr strings.Builder
+	code := config.Report(run(t.Context(), []string{"service-user-pat", "-h"}, func(string) string { return "" }, &stdout, &stderr), &stderr)
+	usage := stderr.String()
+	if code != config.ExitOK || !strings.Contains(usage, "Uses the personal access token PAT as it is: no token request, nothing sent to ZITADEL.") {
+		t.Fatalf("exit code %d, usage:\n%s", code, usage)
+	}
+	for _, untrue := range []string{"Gets an access token", "ZITADEL or the API"} {
+		if strings.Contains(usage, untrue) {
+			t.Errorf("the usage says %q:\n%s", untrue, usage)
+		}
+	}
+}
+
+// A setting exported in the shell with a slip is named, with the setting it
+// looks like, and without its value; PATH is no slip for PAT.
+func TestSlipInTheEnvironment(t *testing.T) {
+	envFile := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(envFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PAT", "")
+	t.Setenv("API_BASE_URL", "")
+	t.Setenv("API_BASE_ULR", "http://api.example.com:5001")
+	var stdout, stderr strings.Builder
+	code := config.Report(run(t.Context(), []string{"service-user-pat", "-env", envFile}, os.Getenv, &stdout, &stderr), &stderr)
+	want := "config: PAT is not set: a personal access token of the service user\n" +
+		"config: API_BASE_ULR in the environment is not a setting: did you mean API_BASE_URL?\n"
+	if code != config.ExitConfig || stderr.String() != want {
+		t.Errorf("exit code %d, stderr:\n%s\nwant %d and:\n%s", code, stderr.String(), config.ExitConfig, want)
+	}
+}
+
+// Without a .env, the message says how to get one: in this repository also
+// with the local ZITADEL of combos, in a copy of the sample (no combos) not.
+func TestNoDotEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		combos bool
+		want   string
+	}{
+		{"repository", true, "cp .env.example .env and fill it in, name a settings file with -env FILE, or start a local ZITADEL with go run ./combos serve and use -env .local-zitadel/.env\n"},
+		{"copy", false, "cp .env.example .env and fill it in, or name a settings file with -env FILE\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/x\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if tc.combos {
+				if err := os.Mkdir(filepath.Join(dir, "combos"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Chdir(dir)
+			var stdout, stderr strings.Builder
+			code := config.Report(run(t.Context(), []string{"service-user-pat"}, func(string) string { return "" }, &stdout, &stderr), &stderr)
+			first, _, _ := strings.Cut(stderr.String(), "config: PAT is not set")
+			if code != config.ExitConfig || first != "config: no .env file in "+dir+" or a parent directory up to the module root: "+tc.want {
+				t.Errorf("exit code %d, stderr:\n%s\nwant it to start with the line ending %q", code, stderr.String(), tc.want)
+			}
+		})
+	}
+}

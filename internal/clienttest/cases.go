@@ -1,7 +1,9 @@
 package clienttest
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +52,9 @@ func sharedCases(s Client) []Case {
 			Stderr: []string{"usage: -print-token and -json exclude each other"}},
 		{Name: "unknown flag", Args: []string{"-token"}, Code: 2,
 			Stderr: []string{"flag provided but not defined: -token", "usage: " + s.Name + " [-env FILE] [-timeout DURATION] [-print-token | -json]", "-print-token"}},
+		{Name: "-h", Args: []string{"-h"}, Code: 0, Stderr: []string{"usage: " + s.Name + " [-env FILE]",
+			"\nIt calls /api/public, /api/private and /api/private-scoped of API_BASE_URL with it, one line per route.\n",
+			"give up on a request after DURATION"}},
 		{Name: "-timeout 0", Args: []string{"-timeout", "0"}, Code: 2, Stderr: []string{"usage: -timeout must be more than 0, e.g. 30s"}},
 		{Name: "API not running", Code: 1, Tokens: 1,
 			Prepare: func(_ *testing.T, _ *World, env map[string]string) { env["API_BASE_URL"] = apiURLNotRunning },
@@ -57,6 +62,14 @@ func sharedCases(s Client) []Case {
 			Stderr:  []string{"error: ", "connection refused", "hint: is the API running at API_BASE_URL=" + apiURLNotRunning + "? start it, or set API_BASE_URL to where it runs"}},
 		{Name: "no settings", Code: 2, Prepare: func(_ *testing.T, _ *World, env map[string]string) { clear(env) }, Stderr: missing},
 		{Name: "env file missing", Args: []string{"-env", "/nonexistent/.env"}, Code: 2, Stderr: []string{"config: env file /nonexistent/.env does not exist"}},
+		// RFC 6750 §3.1 says 403 for a missing permission; an API that
+		// answers 401 insufficient_scope gets a hint about the permission,
+		// not about the token's audience.
+		{Name: "API answers 401 insufficient_scope", Code: 1, Tokens: 2,
+			Prepare: func(t *testing.T, _ *World, env map[string]string) { env["API_BASE_URL"] = insufficientScopeAPI(t) },
+			Stdout:  []string{publicOK, "/api/private         401  insufficient_scope: the token lacks the scope api:read"},
+			Stderr: []string{"error: /api/private answered 401 insufficient_scope",
+				"hint: the API says the token lacks a permission this route needs (insufficient_scope), not that it is invalid: grant the service user the route's role in the API's project\n"}},
 		{Name: "API_BASE_URL without scheme", Code: 2, Prepare: func(_ *testing.T, _ *World, env map[string]string) { env["API_BASE_URL"] = "localhost:5000" },
 			Stderr: []string{"config: API_BASE_URL must be a URL with scheme, like http://localhost:5000"}},
 	}
@@ -66,8 +79,18 @@ func sharedCases(s Client) []Case {
 	cases = append(cases,
 		Case{Name: "token endpoint not reachable", Code: 1, Tokens: 0,
 			Prepare: func(_ *testing.T, _ *World, env map[string]string) { env["ZITADEL_TOKEN_URL"] = tokenURLNotRunning },
-			Stderr: []string{"error: token request failed: ", "connection refused",
+			Stderr: []string{"warning: ZITADEL_TOKEN_URL is on 127.0.0.1:9, not on ZITADEL_DOMAIN's host 127.0.0.1:",
+				"error: token request failed: ", "connection refused",
 				"hint: check ZITADEL_DOMAIN (and ZITADEL_TOKEN_URL, if set)"}},
+		// The same server under another name: the token request works, and
+		// the run says that the two settings name different hosts.
+		Case{Name: "ZITADEL_TOKEN_URL on another host than ZITADEL_DOMAIN", Code: 0, Tokens: 1,
+			Prepare: func(_ *testing.T, w *World, env map[string]string) {
+				env["ZITADEL_TOKEN_URL"] = strings.Replace(w.Zitadel.TokenURL, "127.0.0.1", "localhost", 1)
+			},
+			Stdout: []string{publicOK, privateOK, scopedOK},
+			Stderr: []string{"warning: ZITADEL_TOKEN_URL is on localhost:", ", not on ZITADEL_DOMAIN's host 127.0.0.1:",
+				": unset ZITADEL_TOKEN_URL unless ZITADEL answers there on purpose\n"}},
 		Case{Name: "ZITADEL stopped", Code: 1, Tokens: 0,
 			Prepare: func(t *testing.T, w *World, _ map[string]string) {
 				if err := w.Zitadel.Close(); err != nil {
@@ -125,6 +148,22 @@ func tokenEndpointFaults(s Client) []Case {
 			Prepare: func(_ *testing.T, w *World, _ map[string]string) { w.Zitadel.SetFault(f.fault(w)) }}
 	}
 	return cases
+}
+
+// insufficientScopeAPI is an API, not one of the samples, that answers its
+// private routes with 401 insufficient_scope.
+func insufficientScopeAPI(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/public" {
+			io.WriteString(w, `{"message":"`+publicMessage+`"}`)
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"code":"insufficient_scope","description":"the token lacks the scope api:read"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 func static(status int, contentType, body string) func(*World) localzitadel.Fault {

@@ -171,6 +171,9 @@ func (w *World) Check(t *testing.T, s Client, c Case) {
 	if code == config.ExitFailed && !oneErrorLine.MatchString(errOut) {
 		t.Errorf("stderr is not one error line and one hint")
 	}
+	if code == config.ExitOK && len(c.Stderr) == 0 && errOut != "" {
+		t.Errorf("a run that passes printed on stderr")
+	}
 	wantTokens := c.Tokens
 	if !s.Grant {
 		wantTokens = 0
@@ -227,8 +230,8 @@ func (w *World) noSecrets(t *testing.T, output string, env map[string]string) {
 }
 
 // oneErrorLine is what a failed run prints on stderr: what went wrong, in
-// one line, and what to check.
-var oneErrorLine = regexp.MustCompile(`\Aerror: [^\n]+\nhint: [^\n]+\n\z`)
+// one line, and what to check; after a warning about the settings, if any.
+var oneErrorLine = regexp.MustCompile(`\A(warning: [^\n]+\n)?error: [^\n]+\nhint: [^\n]+\n\z`)
 
 func containsInOrder(t *testing.T, name, got string, want []string) {
 	t.Helper()

@@ -281,45 +281,79 @@ func (e *Env) Port(name string, def int) int {
 }
 
 // Err returns an *Error listing every problem found so far, or nil. Call it
-// after reading every setting: it also reports a variable in the .env file
-// that is one typo away from a setting that was read and is not set (a
-// ZITADEL_DOMIAN), and, when no .env file was found, how to get one.
+// after reading every setting: it also reports a variable that looks like a
+// slip for a setting that was read (typos), and, when no .env file was
+// found, how to get one.
 func (e *Env) Err() error {
 	problems := append(slices.Clone(e.problems), e.typos()...)
 	if len(problems) == 0 {
 		return nil
 	}
 	if e.searched != "" {
+		how := "cp .env.example .env and fill it in, or name a settings file with -env FILE"
+		if st, err := os.Stat(filepath.Join(e.searched, "combos")); err == nil && st.IsDir() {
+			// This repository, not a copy of a sample: it has a local ZITADEL.
+			how = "cp .env.example .env and fill it in, name a settings file with -env FILE, or start a local ZITADEL with go run ./combos serve and use -env .local-zitadel/.env"
+		}
 		// First: it explains the lines after it.
-		problems = slices.Insert(problems, 0, fmt.Sprintf("no .env file in %s or a parent directory up to the module root: cp .env.example .env and fill it in, or name a settings file with -env FILE", e.searched))
+		problems = slices.Insert(problems, 0, fmt.Sprintf("no .env file in %s or a parent directory up to the module root: %s", e.searched, how))
 	}
 	return &Error{Problems: problems}
 }
 
-// typos lists the variables of the .env file that nothing read and that
-// look like a setting that was read and is not set, with the likely name.
+// typos lists the variables that nothing read and that look like a slip for
+// a setting that was read, with the likely name: in the .env file, for a
+// setting set nowhere; in the real environment, which other programs share,
+// only a closer look-alike, of a setting the environment does not set (an
+// export meant to win over the file). Values are never shown.
 func (e *Env) typos() []string {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(e.file)) {
-		for _, want := range slices.Sorted(maps.Keys(e.read)) {
-			if !e.read[name] && e.getenv(want) == "" && e.file[want] == "" && similar(name, want) {
-				out = append(out, fmt.Sprintf("%s in %s is not a setting: did you mean %s?", name, e.filePath, want))
-				break
+		if want := e.meant(name, 2, e.file); want != "" {
+			out = append(out, fmt.Sprintf("%s in %s is not a setting: did you mean %s?", name, e.filePath, want))
+		}
+	}
+	for _, kv := range slices.Sorted(slices.Values(os.Environ())) {
+		// The names come from the process; whether one is set, only from
+		// getenv, which a test replaces.
+		if name, _, _ := strings.Cut(kv, "="); e.getenv(name) != "" {
+			if want := e.meant(name, 1, nil); want != "" {
+				out = append(out, fmt.Sprintf("%s in the environment is not a setting: did you mean %s?", name, want))
 			}
 		}
 	}
 	return out
 }
 
-// similar reports whether a is a likely misspelling of b: the same letters
-// in another case, or a few edits away (one for short names, which are
-// close to many words, two otherwise; a swap of two letters is one edit).
-func similar(a, b string) bool {
-	limit := 2
-	if len(b) <= 5 {
-		limit = 1
+// meant returns the setting that was read, is set neither in the
+// environment nor in file, and that name, not read itself, is a slip for
+// (similar), or "".
+func (e *Env) meant(name string, edits int, file map[string]string) string {
+	if e.read[name] {
+		return ""
 	}
-	return editDistance(strings.ToUpper(a), strings.ToUpper(b)) <= limit
+	for _, want := range slices.Sorted(maps.Keys(e.read)) {
+		if e.getenv(want) == "" && file[want] == "" && similar(name, want, edits) {
+			return want
+		}
+	}
+	return ""
+}
+
+// similar reports whether a is a likely slip for b: the same letters in
+// another case; the other side's name for a key file (the clients' setting
+// ends in _PATH, the APIs' does not, as in the originals); or up to edits
+// edits away, one less for a short name, which is close to many words (a
+// swap of two letters is one edit).
+func similar(a, b string, edits int) bool {
+	a, b = strings.ToUpper(a), strings.ToUpper(b)
+	if strings.TrimSuffix(a, "_PATH") == strings.TrimSuffix(b, "_PATH") {
+		return true
+	}
+	if len(b) <= 5 {
+		edits--
+	}
+	return editDistance(a, b) <= edits
 }
 
 // editDistance is the optimal string alignment distance: insertions,

@@ -225,7 +225,7 @@ func TestExampleNamesAreNotTyposOfEachOther(t *testing.T) {
 	}
 	for a := range names {
 		for b := range names {
-			if a != b && similar(a, b) {
+			if a != b && similar(a, b, 2) {
 				t.Errorf("%s looks like a typo of %s", a, b)
 			}
 		}
@@ -337,5 +337,37 @@ func TestPrintable(t *testing.T) {
 		if got := Printable(tt.in, tt.limit); got != tt.want {
 			t.Errorf("Printable(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
 		}
+	}
+}
+
+// In the real environment, which other programs share, only a close
+// look-alike counts, also of a setting the .env sets (an export meant to win
+// over the file): a slip of one letter or of the case, or the other side's
+// _PATH. Two edits (PROJECT_DIR) or a short name (PATH for PAT) do not.
+func TestSlipsInTheEnvironment(t *testing.T) {
+	p := writeFile(t, t.TempDir(), ".env", "ZITADEL_DOMAIN=https://from-file.example.com\n")
+	shell := map[string]string{"ZITADEL_DOMAN": "https://x", "client_id": "c", "API_PRIVATE_KEY_FILE_PATH": "k.json",
+		"PROJECT_DIR": "/src", "PATH": "/bin"}
+	for k, v := range shell {
+		t.Setenv(k, v)
+	}
+	e, err := Load(env(shell), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ZITADEL_DOMAIN", "CLIENT_ID", "API_PRIVATE_KEY_FILE", "PROJECT_ID", "PAT"} {
+		e.Optional(name, "")
+	}
+	var cfg *Error
+	if !errors.As(e.Err(), &cfg) {
+		t.Fatalf("Err() = %v", e.Err())
+	}
+	want := []string{
+		"API_PRIVATE_KEY_FILE_PATH in the environment is not a setting: did you mean API_PRIVATE_KEY_FILE?",
+		"ZITADEL_DOMAN in the environment is not a setting: did you mean ZITADEL_DOMAIN?",
+		"client_id in the environment is not a setting: did you mean CLIENT_ID?",
+	}
+	if got := strings.Join(cfg.Problems, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 }

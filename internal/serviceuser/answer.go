@@ -127,6 +127,10 @@ func (r Result) hint(baseURL, rejected string) string {
 	switch {
 	case r.Status == 0:
 		return fmt.Sprintf("is the API running at API_BASE_URL=%s? start it, or set API_BASE_URL to where it runs", baseURL)
+	case r.Status == http.StatusUnauthorized && r.Code == "insufficient_scope":
+		// The token is good; a permission is missing (RFC 6750 §3.1 answers
+		// it with 403, as the API samples do): not a matter of PROJECT_ID.
+		return "the API says the token lacks a permission this route needs (insufficient_scope), not that it is invalid: grant the service user the route's role in the API's project"
 	case r.Status == http.StatusUnauthorized:
 		return rejected
 	case r.Status == http.StatusServiceUnavailable:

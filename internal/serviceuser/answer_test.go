@@ -20,7 +20,7 @@ import (
 // server; these cover what it never answers.
 
 func callWith(ctx context.Context, baseURL, route, token string) Result {
-	settings := Settings{Timeout: DefaultTimeout}
+	settings := Settings{Timeout: defaultTimeout}
 	return call(ctx, settings.HTTPClient(), baseURL, route, &oauth2.Token{AccessToken: token})
 }
 

@@ -34,39 +34,39 @@ const (
 var routes = []string{routePublic, routePrivate, routePrivateScoped}
 
 const (
-	// DefaultAPIBaseURL is where the API samples listen by default.
-	DefaultAPIBaseURL = "http://localhost:5000"
-	// DefaultTimeout bounds one request to ZITADEL or to the API: long
+	defaultAPIBaseURL = "http://localhost:5000" // where the API samples listen by default
+	// defaultTimeout bounds one request to ZITADEL or to the API: long
 	// enough for a cold instance far away, short enough that a silent
 	// server does not look like a hanging program.
-	DefaultTimeout = 15 * time.Second
+	defaultTimeout = 15 * time.Second
 )
 
 // Settings are what every client reads from its command line and
 // environment, and where it prints.
 type Settings struct {
 	BaseURL        string        // API_BASE_URL
-	Timeout        time.Duration // -timeout: per request to ZITADEL or the API
+	Timeout        time.Duration // -timeout: per request
 	PrintToken     bool          // -print-token: print the token only, call nothing
 	JSON           bool          // -json: one JSON object per route
 	Stdout, Stderr io.Writer
 }
 
 // LoadSettings parses the command line of the program name (-env FILE,
-// -timeout, -print-token, -json) and reads API_BASE_URL. The sample reads
-// its own settings from the returned env, then calls env.Err, which reports
-// every problem at once.
-func LoadSettings(name string, args []string, getenv func(string) string, stdout, stderr io.Writer) (Settings, *config.Env, error) {
+// -timeout, -print-token, -json; -h says what the program does: about, and
+// that it calls the routes) and reads API_BASE_URL. The sample reads its own
+// settings from the returned env, then calls env.Err, which reports every
+// problem at once.
+func LoadSettings(name, about string, args []string, getenv func(string) string, stdout, stderr io.Writer) (Settings, *config.Env, error) {
 	s := Settings{Stdout: stdout, Stderr: stderr}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&s.PrintToken, "print-token", false, "print only the access token, for curl, and call nothing")
 	fs.BoolVar(&s.JSON, "json", false, "print one JSON object per route instead of a line")
 	envFile := fs.String("env", "", "read settings from `FILE` instead of the nearest .env")
-	fs.DurationVar(&s.Timeout, "timeout", DefaultTimeout, "give up on a request to ZITADEL or the API after `DURATION`")
+	fs.DurationVar(&s.Timeout, "timeout", defaultTimeout, "give up on a request after `DURATION`")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s [-env FILE] [-timeout DURATION] [-print-token | -json]\n\n", name)
-		fmt.Fprintf(stderr, "Gets an access token and calls %s, %s and %s of API_BASE_URL with it.\n\n", routePublic, routePrivate, routePrivateScoped)
+		fmt.Fprintf(stderr, "%s\nIt calls %s, %s and %s of API_BASE_URL with it, one line per route.\n\n", about, routePublic, routePrivate, routePrivateScoped)
 		fs.PrintDefaults()
 	}
 	if err := config.ParseFlags(fs, args[1:]); err != nil {
@@ -82,7 +82,7 @@ func LoadSettings(name string, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return s, nil, err
 	}
-	s.BaseURL = env.OptionalURL("API_BASE_URL", DefaultAPIBaseURL, DefaultAPIBaseURL)
+	s.BaseURL = env.OptionalURL("API_BASE_URL", defaultAPIBaseURL, defaultAPIBaseURL)
 	return s, env, nil
 }
 

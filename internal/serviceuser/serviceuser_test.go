@@ -37,7 +37,7 @@ func pat(_ context.Context, w *clienttest.World) oauth2.TokenSource {
 
 func settings(baseURL string) (Settings, *strings.Builder, *strings.Builder) {
 	var stdout, stderr strings.Builder
-	return Settings{BaseURL: baseURL, Timeout: DefaultTimeout, Stdout: &stdout, Stderr: &stderr}, &stdout, &stderr
+	return Settings{BaseURL: baseURL, Timeout: defaultTimeout, Stdout: &stdout, Stderr: &stderr}, &stdout, &stderr
 }
 
 func TestThousandCallsCostOneTokenRequestAndOneIntrospection(t *testing.T) {

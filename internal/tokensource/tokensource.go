@@ -11,6 +11,7 @@ package tokensource
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"slices"
 	"strings"
@@ -25,23 +26,24 @@ import (
 type Grant struct {
 	// Issuer is ZITADEL_DOMAIN, the instance URL: also the audience of a
 	// grant assertion (RFC 7523 §3).
-	Issuer string
-	// TokenURL is ZITADEL_TOKEN_URL, default Issuer + "/oauth/v2/token".
-	TokenURL string
-	// Scopes are Scopes(PROJECT_ID).
-	Scopes []string
+	Issuer   string
+	TokenURL string   // ZITADEL_TOKEN_URL, default Issuer + "/oauth/v2/token"
+	Scopes   []string // Scopes(PROJECT_ID)
 }
 
-// ReadGrant reads the settings of a token request, recording problems on env.
-func ReadGrant(env *config.Env) Grant {
-	var g Grant
-	g.Issuer = env.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
-	defaultURL := ""
-	if g.Issuer != "" {
-		defaultURL = g.Issuer + "/oauth/v2/token"
-	}
-	g.TokenURL = env.OptionalURL("ZITADEL_TOKEN_URL", defaultURL, "https://my-instance.zitadel.cloud/oauth/v2/token")
+// ReadGrant reads the settings of a token request, recording problems on
+// env. A ZITADEL_TOKEN_URL on another host than ZITADEL_DOMAIN is usually
+// left from another instance or an example: it says so on stderr.
+func ReadGrant(env *config.Env, stderr io.Writer) Grant {
+	g := Grant{Issuer: env.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")}
+	g.TokenURL = env.OptionalURL("ZITADEL_TOKEN_URL", g.Issuer+"/oauth/v2/token", "https://my-instance.zitadel.cloud/oauth/v2/token")
 	g.Scopes = Scopes(env.Required("PROJECT_ID", "the id of the API's project, from the project's page in the console"))
+	issuer, _ := url.Parse(g.Issuer) // both checked by env, or ""
+	token, _ := url.Parse(g.TokenURL)
+	if issuer.Host != "" && token.Host != "" && !strings.EqualFold(issuer.Host, token.Host) {
+		// Hosts only: a URL may hold user info.
+		fmt.Fprintf(stderr, "warning: ZITADEL_TOKEN_URL is on %s, not on ZITADEL_DOMAIN's host %s: unset ZITADEL_TOKEN_URL unless ZITADEL answers there on purpose\n", token.Host, issuer.Host)
+	}
 	return g
 }
 
@@ -58,13 +60,9 @@ func Scopes(projectID string) []string {
 // just issued: the token request worked, so the usual cause is the audience.
 const RejectedGrant = "ZITADEL issued a token but the API does not accept it: is PROJECT_ID the id of the API's project (the scope urn:zitadel:iam:org:project:id:{PROJECT_ID}:aud puts it into the token's audience), and do the API and this client use the same ZITADEL instance?"
 
-// A Request asks ZITADEL for a new token each time it is called, like
-// clientcredentials.Config.Token.
-type Request func() (*oauth2.Token, error)
-
-// Source hands out the token of a Request until shortly before it expires
-// (oauth2.ReuseTokenSource: N calls cost one token request), and a new one
-// after Renew. Make it with New; it is safe for concurrent use.
+// Source hands out the token of a token request until shortly before it
+// expires (oauth2.ReuseTokenSource: N calls cost one token request), and a
+// new one after Renew. Make it with New; it is safe for concurrent use.
 type Source struct {
 	request oauth2.TokenSource // one token request per call, its errors explained
 
@@ -72,13 +70,35 @@ type Source struct {
 	reuse oauth2.TokenSource
 }
 
-// New returns a Source of request's tokens. When ZITADEL refuses the
-// request with one of the OAuth error codes, the error's hint is hint: how a
-// sample names its own settings for the refusals its grant causes.
-func New(request Request, hint string, codes ...string) *Source {
-	r := explained{request: request, hint: hint, codes: codes}
-	return &Source{request: r, reuse: oauth2.ReuseTokenSource(nil, r)}
+// New returns a Source of the tokens of request, which asks ZITADEL for a
+// new token each time it is called (like clientcredentials.Config.Token).
+// When ZITADEL refuses it with one of the OAuth error codes, the error's
+// hint is hint: how a sample names its own settings for the refusals its
+// grant causes.
+func New(request func() (*oauth2.Token, error), hint string, codes ...string) *Source {
+	explained := tokenFunc(func() (*oauth2.Token, error) {
+		tok, err := request()
+		if err != nil {
+			return nil, explain(err, hint, codes)
+		}
+		// The token goes into "Authorization: Bearer" (RFC 6750), and
+		// -print-token must print one word for curl: another type, or a
+		// token with a space inside, would only fail later.
+		if tok.Type() != "Bearer" || strings.ContainsFunc(tok.AccessToken, notInToken) {
+			return nil, &Error{Status: 200, Hint: hintTokenURL}
+		}
+		return tok, nil
+	})
+	return &Source{request: explained, reuse: oauth2.ReuseTokenSource(nil, explained)}
 }
+
+type tokenFunc func() (*oauth2.Token, error)
+
+func (f tokenFunc) Token() (*oauth2.Token, error) { return f() }
+
+// notInToken is what a bearer token never holds (RFC 6750 §2.1): anything
+// but printable ASCII, and the space.
+func notInToken(r rune) bool { return r <= ' ' || r > '~' }
 
 // Token returns the current token, or a new one when there is none or it
 // is about to expire. Its error is an *Error.
@@ -101,35 +121,6 @@ func (s *Source) Renew(rejected *oauth2.Token) {
 	}
 	s.reuse = oauth2.ReuseTokenSource(nil, s.request)
 }
-
-// explained is a Request whose errors are an *Error with a hint.
-type explained struct {
-	request Request
-	hint    string
-	codes   []string
-}
-
-func (r explained) Token() (*oauth2.Token, error) {
-	tok, err := r.request()
-	if err != nil {
-		e := explain(err)
-		if slices.Contains(r.codes, e.Code) {
-			e.Hint = r.hint
-		}
-		return nil, e
-	}
-	// The token goes into "Authorization: Bearer" (RFC 6750), and
-	// -print-token must print one word for curl: another type, or a token
-	// with a space inside, would only fail later.
-	if tok.Type() != "Bearer" || strings.ContainsFunc(tok.AccessToken, notInToken) {
-		return nil, &Error{Status: 200, Hint: hintTokenURL}
-	}
-	return tok, nil
-}
-
-// notInToken is what a bearer token never holds (RFC 6750 §2.1): anything
-// but printable ASCII, and the space.
-func notInToken(r rune) bool { return r <= ' ' || r > '~' }
 
 // Error is a failed token request. It carries ZITADEL's own words and one hint
 // for the usual cause; it never holds the form or headers that were sent.
@@ -163,18 +154,23 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) UserHint() string { return e.Hint }
 
 // explain turns an error of x/oauth2 into an *Error. Its own text is not
-// shown: for an answer that is not an OAuth error it quotes the body.
-func explain(err error) *Error {
+// shown: for an answer that is not an OAuth error it quotes the body. The
+// grant's hint goes with its codes, the general one with the others.
+func explain(err error, grantHint string, grantCodes []string) *Error {
 	var answer *oauth2.RetrieveError
 	var noAnswer *url.Error
 	switch {
 	case errors.As(err, &answer) && answer.ErrorCode != "":
-		return &Error{
+		e := &Error{
 			Status:      answer.Response.StatusCode,
 			Code:        config.Printable(answer.ErrorCode, 64),
 			Description: config.Printable(answer.ErrorDescription, 300),
 			Hint:        hint(answer.ErrorCode),
 		}
+		if slices.Contains(grantCodes, answer.ErrorCode) {
+			e.Hint = grantHint
+		}
+		return e
 	case errors.As(err, &answer):
 		e := &Error{Status: answer.Response.StatusCode, ContentType: config.Printable(answer.Response.Header.Get("Content-Type"), 100), Hint: hintTokenURL}
 		if e.Status >= 500 {
