@@ -73,7 +73,11 @@ func Parse(raw []byte, want string) (*Key, error) {
 		return nil, errors.New("is not a ZITADEL key file (not JSON)")
 	}
 	if f.Type != want {
-		return nil, fmt.Errorf(`field "type" is %q, want %q (%s)`, f.Type, want, describe(want))
+		where := "a key of a service user, from the user's Keys tab in the console"
+		if want == TypeApplication {
+			where = "a key of the API application, from the application's Keys tab in the console"
+		}
+		return nil, fmt.Errorf(`field "type" is %q, want %q (%s)`, f.Type, want, where)
 	}
 	switch {
 	case f.KeyID == "":
@@ -92,13 +96,6 @@ func Parse(raw []byte, want string) (*Key, error) {
 	}
 	f.private = private
 	return &f.Key, nil
-}
-
-func describe(typ string) string {
-	if typ == TypeApplication {
-		return "a key of the API application, from the application's Keys tab in the console"
-	}
-	return "a key of a service user, from the user's Keys tab in the console"
 }
 
 // Subject is the id a JWT signed with this key speaks for: the client id of an
