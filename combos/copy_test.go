@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -197,20 +198,25 @@ func TestBench(t *testing.T) {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
 	out := stdout.String()
+	// Each ratio with its target, for both APIs; whether a target is met
+	// in a run this short on a shared machine is noise, not a finding.
+	ratioLine := regexp.MustCompile(`(?m)^(api-jwt|api-basic-authentication)(: public / bare net/http handler|: private warm / public|, jwt mode: private warm / public, same JWT|, jwt mode: private cache off / coreos/go-oidc verifier, same JWT) = \d+\.\d\d \(target ≥ (0\.70|0\.90|1\.00): (met|missed by \d\.\d\d)\)$`)
+	if n := len(ratioLine.FindAllString(out, -1)); n != 8 {
+		t.Errorf("%d ratio lines with a target, want 8 (four per API):\n%s", n, out)
+	}
 	for _, want := range []string{
-		"api-jwt: public / bare net/http handler = ",
-		"api-jwt: private warm / public = ",
-		"api-jwt, jwt mode: private with a JWT / public with the same JWT = ",
-		"api-jwt, jwt mode: public with a JWT / public with an opaque token = ",
-		"api-basic-authentication: private warm / public = ",
-		"api-basic-authentication, jwt mode: private with a JWT / public with the same JWT = ",
+		"Ratios of req/s, the median of 5 interleaved rounds:",
 		"1,000 calls of one client (client credentials, api-jwt): 1 token request(s), 1 introspection(s)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out)
 		}
 	}
-	if n := strings.Count(out, "; 0 introspection(s) (target 0)"); n != 2 {
+	// The go-oidc peer accepts the JWT (its errors are checked below).
+	if !regexp.MustCompile(`(?m)^\s*coreos/go-oidc\s+jwt\s+JWT\s+/api/private\s+off\s`).MatchString(out) {
+		t.Errorf("no row for the go-oidc verifier:\n%s", out)
+	}
+	if n := strings.Count(out, "; 0 introspection(s) in jwt mode (target 0)"); n != 2 {
 		t.Errorf("jwt mode introspected with a JWT:\n%s", out)
 	}
 	scaled := 0

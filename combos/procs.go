@@ -35,10 +35,11 @@ func moduleRoot(ctx context.Context) (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// buildSamples builds every sample once, and the bench's bare handler, into
-// binDir, with one go build.
+// buildSamples builds every sample once, and the bench's peers (behind the
+// build tag bench, so that go build ./... leaves them out), into binDir, with
+// one go build.
 func buildSamples(ctx context.Context, root, binDir string) error {
-	args := []string{"build", "-o", binDir + string(filepath.Separator), "./combos/bare"}
+	args := []string{"build", "-tags", "bench", "-o", binDir + string(filepath.Separator), "./combos/peers"}
 	for _, d := range sampleDirs {
 		args = append(args, "./"+d)
 	}
