@@ -17,6 +17,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/joho/godotenv"
+
 	"github.com/zitadel/go-introspection-examples/internal/config"
 	"github.com/zitadel/go-introspection-examples/internal/localzitadel"
 )
@@ -59,13 +61,17 @@ func (a apiSetup) env() []string {
 
 // user is a service user whose settings are in envFile.
 type user struct {
-	label     string
-	name      string // the service user's name, for progress lines
-	envFile   string
-	hasRole   *bool  // nil: not known (a real ZITADEL)
-	jwtTokens bool   // its grants give JWT access tokens (a PAT is opaque anyway)
-	onlyFor   string // "": every grant; otherwise only this grant's sample
+	label   string
+	name    string // the service user's name, or its file, for progress lines
+	envFile string
+	hasRole bool   // the role read:messages in the API's project
+	tokens  string // what its grants give: "opaque", "JWT" or asConfigured (a PAT is opaque anyway)
+	onlyFor string // "": every grant; otherwise only this grant's sample
 }
+
+// asConfigured is the access token type of a real ZITADEL's service user:
+// whatever its settings in the console say.
+const asConfigured = "as configured"
 
 // row is one line of the table.
 type row struct {
@@ -97,6 +103,10 @@ func matrix(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		summary += fmt.Sprintf(", %d skipped", skipped)
 	}
 	fmt.Fprintln(stdout, summary)
+	if skipped > 0 {
+		fmt.Fprintln(stdout, "The skipped cases need the issuer's cooperation: revoking a token, minting an expired one or one for another project, stopping. "+
+			"combos does not ask that of the ZITADEL in -env; go run ./combos, without -env, runs them against a local ZITADEL of its own.")
+	}
 	progress("done in %s", time.Since(start).Round(100*time.Millisecond))
 	if failed > 0 {
 		return config.ErrFailed
@@ -138,7 +148,7 @@ func runMatrix(ctx context.Context, envFile string, progress func(string, ...any
 			return nil, err
 		}
 		apiEnv = envFile
-		users = []user{{label: "configured", envFile: envFile}}
+		users = envUsers(envFile, progress)
 	}
 
 	// The first run on a machine compiles them from scratch; later ones hit
@@ -188,7 +198,8 @@ func runMatrix(ctx context.Context, envFile string, progress func(string, ...any
 		for _, in := range jwtMode {
 			num++
 			for _, u := range users {
-				if u.hasRole != nil && (!*u.hasRole || u.jwtTokens != (g.sample != "service-user-pat") || (u.onlyFor != "" && u.onlyFor != g.sample)) {
+				jwtGrant := g.sample != "service-user-pat"
+				if !u.hasRole || u.tokens != asConfigured && (u.tokens == "JWT") != jwtGrant || u.onlyFor != "" && u.onlyFor != g.sample {
 					continue
 				}
 				progress("#J%d %s → %s with TOKEN_VALIDATION=jwt (%s)", num, g.sample, in.sample, u.progressLabel())
@@ -218,26 +229,77 @@ func (r row) name() string {
 // localUsers writes an .env for each service user of the local ZITADEL.
 // API_BASE_URL is set per run, in the client's environment.
 func localUsers(z *localzitadel.Instance) (apiEnv string, users []user, err error) {
-	yes, no := true, false
 	for _, u := range []struct {
 		su      *localzitadel.ServiceUser
-		label   string
-		role    *bool
 		onlyFor string
 	}{
-		{z.Reader, "with role", &yes, ""},
-		{z.NoRole, "without role", &no, ""},
-		{z.JWTReader, "with role", &yes, "service-user-jwt"},
-		{z.JWTReader, "with role", &yes, "service-user-client-credentials"},
+		{z.Reader, ""},
+		{z.NoRole, ""},
+		{z.JWTReader, "service-user-jwt"},
+		{z.JWTReader, "service-user-client-credentials"},
 	} {
 		name := strings.ReplaceAll(u.su.UserName, "/", "_") + ".env"
 		path, err := z.WriteEnv(name, u.su, "http://127.0.0.1:0")
 		if err != nil {
 			return "", nil, err
 		}
-		users = append(users, user{label: u.label, name: u.su.UserName, envFile: path, hasRole: u.role, jwtTokens: u.su.JWTAccessTokens, onlyFor: u.onlyFor})
+		tokens := "opaque"
+		if u.su.JWTAccessTokens {
+			tokens = "JWT"
+		}
+		users = append(users, newUser(u.su.UserName, path, u.su != z.NoRole, tokens, u.onlyFor))
 	}
 	return z.EnvFile, users, nil
+}
+
+func newUser(name, envFile string, hasRole bool, tokens, onlyFor string) user {
+	label := "without role"
+	if hasRole {
+		label = "with role"
+	}
+	return user{label: label, name: name, envFile: envFile, hasRole: hasRole, tokens: tokens, onlyFor: onlyFor}
+}
+
+// envUsers are the users of a real ZITADEL: envFile's, which must have the
+// role (a 403 on the scoped route is the most common mistake of a setup by
+// hand), and those of no-role.env and jwt-tokens.env when combos setup
+// wrote them beside it, for the same instance and project. A file named
+// no-role.env is setup's user without the role.
+func envUsers(envFile string, progress func(string, ...any)) []user {
+	base, dir := filepath.Base(envFile), filepath.Dir(envFile)
+	users := []user{newUser(base, envFile, base != "no-role.env", asConfigured, "")}
+	main, err := godotenv.Read(envFile)
+	if err != nil { // preflight read it
+		return users
+	}
+	for _, other := range []struct {
+		file    string
+		hasRole bool
+		tokens  string
+		onlyFor []string
+	}{
+		{"no-role.env", false, asConfigured, []string{""}},
+		// As setup configured it: JWT access tokens, which a PAT is not.
+		{"jwt-tokens.env", true, "JWT", []string{"service-user-jwt", "service-user-client-credentials"}},
+	} {
+		path := filepath.Join(dir, other.file)
+		if other.file == base {
+			continue
+		}
+		env, err := godotenv.Read(path)
+		if err != nil {
+			continue
+		}
+		if env["ZITADEL_DOMAIN"] != main["ZITADEL_DOMAIN"] || env["PROJECT_ID"] != main["PROJECT_ID"] {
+			progress("not running the user of %s: its ZITADEL_DOMAIN or PROJECT_ID is not that of %s", path, envFile)
+			continue
+		}
+		progress("running the user of %s too", path)
+		for _, only := range other.onlyFor {
+			users = append(users, newUser(other.file, path, other.hasRole, other.tokens, only))
+		}
+	}
+	return users
 }
 
 // progressLabel names the user of a run, so that no progress line repeats:
@@ -251,29 +313,25 @@ func (u user) progressLabel() string {
 
 // combinationRows turns one client run into a row per route.
 func combinationRows(num, grant, introspection string, u user, sample string, run clientRun) []row {
-	token := "opaque"
-	if u.jwtTokens && sample != "service-user-pat" {
-		token = "JWT"
-	}
-	if u.hasRole == nil {
-		token = "as configured"
+	token := u.tokens
+	if token == "JWT" && sample == "service-user-pat" {
+		token = "opaque"
 	}
 	var rows []row
 	for _, route := range routes {
 		expected := "200"
-		if route == "/api/private-scoped" {
-			switch {
-			case u.hasRole == nil:
-				expected = "200|403" // whether the user has the role is the console's business
-			case !*u.hasRole:
-				expected = "403"
-			}
+		if route == "/api/private-scoped" && !u.hasRole {
+			expected = "403"
 		}
 		r := row{num: num, grant: grant, introspection: introspection, token: token, user: u.label, route: route, expected: expected}
 		res, answered := run.results[route]
 		switch {
+		case !answered && len(run.results) == 0 && run.exitCode == config.ExitConfig:
+			r.got = "bad settings"
+		case !answered && len(run.results) == 0:
+			r.got = "no token"
 		case !answered:
-			r.got = "no answer"
+			r.got = "not called"
 		case res.Status == 0:
 			r.got = "no answer"
 		default:
@@ -282,8 +340,17 @@ func combinationRows(num, grant, introspection string, u user, sample string, ru
 				r.got += " " + res.Code
 			}
 		}
-		r.ok = answered && slices.Contains(strings.Split(expected, "|"), strconv.Itoa(res.Status)) && run.exitCode == 0
-		if !r.ok {
+		r.ok = answered && strconv.Itoa(res.Status) == expected && run.exitCode == 0
+		switch {
+		case r.ok:
+		case r.got == "no token":
+			// The client says why on stderr (ZITADEL's error and a hint).
+			r.detail = fmt.Sprintf("%s -env %s got no token, so it called no route; it exited with %d:\n%s", sample, u.envFile, run.exitCode, indent(run.stderr))
+		case u.hasRole && route == "/api/private-scoped" && res.Status == http.StatusForbidden:
+			r.detail = fmt.Sprintf("403 on %s: the service user of %s in %s lacks the role read:messages of the API's project.\n"+
+				"    hint: in the console, the project's Authorizations → New: give the user the role read:messages (go run ./combos setup does it)",
+				route, userSetting[sample], u.envFile)
+		default:
 			r.detail = fmt.Sprintf("%s exited with %d:\n%s", sample, run.exitCode, indent(run.stderr))
 		}
 		rows = append(rows, r)
@@ -291,16 +358,24 @@ func combinationRows(num, grant, introspection string, u user, sample string, ru
 	return rows
 }
 
+// userSetting names the setting by which each client says which service
+// user it is.
+var userSetting = map[string]string{
+	"service-user-jwt":                "CLIENT_PRIVATE_KEY_FILE_PATH",
+	"service-user-client-credentials": "CLIENT_ID",
+	"service-user-pat":                "PAT",
+}
+
 // negativeRows sends the requests a client would not send on purpose, to
 // each API. Those that need the issuer's cooperation (revoking, expiring,
 // minting for another project, stopping it) run only against the local one.
 func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string]*apiProcess) []row {
 	type negative struct {
-		name     string
-		header   func() (string, error) // the Authorization header; "" sends none
-		want     int
-		code     string
-		needsOwn bool // needs the local ZITADEL
+		name   string
+		header func() (string, error) // the Authorization header; "" sends none
+		want   int
+		code   string
+		needs  string // what the case needs the issuer to do: only the local one does it on request
 		// jwtWant, when not 0, is the answer of an API in jwt mode.
 		jwtWant int
 		route   string // "" is /api/private
@@ -327,22 +402,22 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 	}
 	fixed := func(h string) func() (string, error) { return func() (string, error) { return h, nil } }
 	cases := []negative{
-		{"no token", fixed(""), http.StatusUnauthorized, "missing_token", false, 0, ""},
-		{"garbage token", fixed("Bearer not-a-token-at-all"), http.StatusUnauthorized, "invalid_token", false, 0, ""},
-		{"malformed header", fixed("Basic dXNlcjpwYXNz"), http.StatusBadRequest, "invalid_request", false, 0, ""},
-		{"revoked token", mint(localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", true, 0, ""},
-		{"expired token", mint(localzitadel.TokenOptions{Lifetime: -time.Minute}, nil), http.StatusUnauthorized, "invalid_token", true, 0, ""},
-		{"token for another project", mint(localzitadel.TokenOptions{ProjectIDs: []string{otherProject}}, nil), http.StatusUnauthorized, "invalid_token", true, 0, ""},
+		{"no token", fixed(""), http.StatusUnauthorized, "missing_token", "", 0, ""},
+		{"garbage token", fixed("Bearer not-a-token-at-all"), http.StatusUnauthorized, "invalid_token", "", 0, ""},
+		{"malformed header", fixed("Basic dXNlcjpwYXNz"), http.StatusBadRequest, "invalid_request", "", 0, ""},
+		{"revoked token", mint(localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", "revoke a token", 0, ""},
+		{"expired token", mint(localzitadel.TokenOptions{Lifetime: -time.Minute}, nil), http.StatusUnauthorized, "invalid_token", "mint an expired token", 0, ""},
+		{"token for another project", mint(localzitadel.TokenOptions{ProjectIDs: []string{otherProject}}, nil), http.StatusUnauthorized, "invalid_token", "mint a token for another project", 0, ""},
 		// The trade-off of jwt mode: ZITADEL is not asked, so a revoked JWT
 		// passes until its exp.
-		{"revoked JWT", mintFor(&jwtReader, localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", true, http.StatusOK, ""},
-		{"expired JWT", mintFor(&jwtReader, localzitadel.TokenOptions{Lifetime: -2 * time.Minute}, nil), http.StatusUnauthorized, "invalid_token", true, 0, ""},
+		{"revoked JWT", mintFor(&jwtReader, localzitadel.TokenOptions{}, func(t string) { z.Revoke(t) }), http.StatusUnauthorized, "invalid_token", "revoke a JWT", http.StatusOK, ""},
+		{"expired JWT", mintFor(&jwtReader, localzitadel.TokenOptions{Lifetime: -2 * time.Minute}, nil), http.StatusUnauthorized, "invalid_token", "mint an expired JWT", 0, ""},
 		// Another project's application asked for this API's aud scope:
 		// its JWT's generic role claim lists read:messages of that project.
 		{"another project's role", func() (string, error) {
 			tok, err := z.MintAppToken(z.OtherAPI, z.NoRole, localzitadel.TokenOptions{Scopes: []string{"openid", "urn:zitadel:iam:org:project:role:read:messages"}})
 			return "Bearer " + tok, err
-		}, http.StatusForbidden, "insufficient_scope", true, 0, "/api/private-scoped"},
+		}, http.StatusForbidden, "insufficient_scope", "mint a token for another project's application", 0, "/api/private-scoped"},
 	}
 	var rows []row
 	newRow := func(n int, in apiSetup, name, route string, want int, code string) row {
@@ -359,9 +434,9 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 		}
 		rows = append(rows, r)
 	}
-	skip := func(n int, in apiSetup, name, route string, want int, code string) {
+	skip := func(n int, in apiSetup, name, route string, want int, code, needs string) {
 		r := newRow(n, in, name, route, want, code)
-		r.skipped = "needs the local ZITADEL"
+		r.skipped = "needs the issuer to " + needs
 		rows = append(rows, r)
 	}
 	apiSetups := slices.Concat(introspections, jwtMode)
@@ -373,8 +448,8 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 			if in.validation == "jwt" && c.jwtWant != 0 {
 				want, code = c.jwtWant, ""
 			}
-			if c.needsOwn && z == nil {
-				skip(n, in, c.name, c.route, want, code)
+			if c.needs != "" && z == nil {
+				skip(n, in, c.name, c.route, want, code, c.needs)
 				continue
 			}
 			h, err := c.header()
@@ -393,7 +468,7 @@ func negativeRows(ctx context.Context, z *localzitadel.Instance, apis map[string
 	n++
 	if z == nil {
 		for _, in := range apiSetups {
-			skip(n, in, "ZITADEL stopped", "", http.StatusServiceUnavailable, "temporarily_unavailable")
+			skip(n, in, "ZITADEL stopped", "", http.StatusServiceUnavailable, "temporarily_unavailable", "stop")
 		}
 		return rows
 	}

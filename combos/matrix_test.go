@@ -118,8 +118,12 @@ func TestWrongAPISecretFails(t *testing.T) {
 	if n := len(regexp.MustCompile(`(?m)^[1-6] `).FindAllString(out, -1)) - len(basicFailed.FindAllString(out, -1)); n != 9 || len(jwtPassed.FindAllString(out, -1)) != 9 {
 		t.Errorf("want 9 passing JWT-profile introspection rows:\n%s", out)
 	}
-	if !strings.Contains(out, "skipped: needs the local ZITADEL") {
-		t.Errorf("cases that need the local ZITADEL are not marked skipped:\n%s", out)
+	// What is skipped and why, against any ZITADEL combos does not run.
+	for _, want := range []string{"skipped: needs the issuer to revoke a token", "skipped: needs the issuer to stop",
+		"The skipped cases need the issuer's cooperation"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 	// 9 combination rows, 6 in jwt mode (the configured token is opaque),
 	// and the garbage token against the Basic API in both modes (its
@@ -174,13 +178,90 @@ func TestPreflightReportsEveryProblem(t *testing.T) {
 
 func writeEnv(t *testing.T, env map[string]string) string {
 	t.Helper()
+	file := filepath.Join(t.TempDir(), "zitadel.env")
+	writeEnvFile(t, file, env)
+	return file
+}
+
+func writeEnvFile(t *testing.T, file string, env map[string]string) {
+	t.Helper()
 	var b strings.Builder
 	for k, v := range env {
 		fmt.Fprintf(&b, "%s=%q\n", k, v)
 	}
-	file := filepath.Join(t.TempDir(), "zitadel.env")
 	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return file
+}
+
+// TestEnvRoleAndSetupsUsers runs combos -env on a directory as combos setup
+// writes it, where the .env's user lacks the role: its scoped rows fail
+// with a hint naming the missing authorization; the users of no-role.env
+// and jwt-tokens.env beside it run too, the first answered 403 as expected.
+// jwt-tokens.env's client secret is wrong: its client-credentials rows say
+// the client got no token, and why.
+func TestEnvRoleAndSetupsUsers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the five samples")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	z, err := localzitadel.Start(ctx, localzitadel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	dir := t.TempDir()
+	jwtTokens := z.Env(z.JWTReader, "http://127.0.0.1:0")
+	jwtTokens["CLIENT_SECRET"] = "not-the-secret"
+	for name, env := range map[string]map[string]string{
+		".env":           z.Env(z.NoRole, "http://127.0.0.1:0"),
+		"no-role.env":    z.Env(z.NoRole, "http://127.0.0.1:0"),
+		"jwt-tokens.env": jwtTokens,
+	} {
+		writeEnvFile(t, filepath.Join(dir, name), env)
+	}
+
+	var stdout, stderr bytes.Buffer
+	code := config.Report(run(ctx, []string{"combos", "-env", filepath.Join(dir, ".env")}, os.Getenv, &stdout, &stderr), &stderr)
+	if code != config.ExitFailed {
+		t.Fatalf("exit code = %d, want %d\n%s\n%s", code, config.ExitFailed, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	count := func(pattern string) int { return len(regexp.MustCompile(`(?m)` + pattern).FindAllString(out, -1)) }
+	// The .env's user: each of the six combinations fails on the scoped
+	// route only.
+	if n := count(`^[1-6] .*\sas configured\s+with role\s+/api/private-scoped\s+200\s+403 insufficient_scope\s+✗$`); n != 6 {
+		t.Errorf("%d scoped rows of the .env's user fail with 403, want 6:\n%s", n, out)
+	}
+	if n := count(`^[1-6] .*\sas configured\s+with role\s+/api/private\s+200\s+200\s+✓$`); n != 6 {
+		t.Errorf("%d /api/private rows of the .env's user pass, want 6:\n%s", n, out)
+	}
+	for _, want := range []string{
+		"403 on /api/private-scoped: the service user of CLIENT_ID in " + filepath.Join(dir, ".env") + " lacks the role read:messages of the API's project.",
+		"hint: in the console, the project's Authorizations → New: give the user the role read:messages",
+		"service-user-client-credentials -env " + filepath.Join(dir, "jwt-tokens.env") + " got no token, so it called no route; it exited with 1:",
+		"error: ZITADEL refused the token request: ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// no-role.env's user: 403 expected and got, on all six.
+	if n := count(`^[1-6] .*\swithout role\s+/api/private-scoped\s+403\s+403 insufficient_scope\s+✓$`); n != 6 {
+		t.Errorf("%d scoped rows of no-role.env's user pass with 403, want 6:\n%s", n, out)
+	}
+	// jwt-tokens.env's user: a JWT with the JWT-profile grant; no token
+	// with client credentials.
+	if n := count(`^[12]\s+JWT profile\s.*\sJWT\s+with role\s.*\s200\s+200\s+✓$`); n != 6 {
+		t.Errorf("%d rows of jwt-tokens.env's JWT-profile grant pass, want 6:\n%s", n, out)
+	}
+	if n := count(`^[34]\s+client credentials\s.*\sJWT\s+with role\s.*\s200\s+no token\s+✗$`); n != 6 {
+		t.Errorf("%d rows of jwt-tokens.env's client-credentials grant say no token, want 6:\n%s", n, out)
+	}
+	for _, want := range []string{"running the user of " + filepath.Join(dir, "no-role.env") + " too", "running the user of " + filepath.Join(dir, "jwt-tokens.env") + " too"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, stderr.String())
+		}
+	}
 }
