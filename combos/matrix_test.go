@@ -228,7 +228,7 @@ func TestEnvRoleAndSetupsUsers(t *testing.T) {
 		t.Fatalf("exit code = %d, want %d\n%s\n%s", code, config.ExitFailed, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
-	count := func(pattern string) int { return len(regexp.MustCompile(`(?m)` + pattern).FindAllString(out, -1)) }
+	count := func(pattern string) int { return len(regexp.MustCompile(`(?m)`+pattern).FindAllString(out, -1)) }
 	// The .env's user: each of the six combinations fails on the scoped
 	// route only.
 	if n := count(`^[1-6] .*\sas configured\s+with role\s+/api/private-scoped\s+200\s+403 insufficient_scope\s+✗$`); n != 6 {
