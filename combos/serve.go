@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -35,7 +36,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
+	created := missingDir(*dir)
 	zitadel, err := localzitadel.Start(ctx, localzitadel.Options{Addr: *addr, Dir: *dir, Logger: logger, Fresh: *fresh, ZitadelVersion: *version})
+	if err != nil && created != "" {
+		// A serve that did not start leaves no empty -dir behind.
+		_ = os.RemoveAll(created)
+	}
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%s is in use, by another combos serve or another program: stop it, or choose another address with -addr, e.g. -addr 127.0.0.1:8081", *addr)
 	}
@@ -69,8 +75,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	<-ctx.Done()
-	fmt.Fprintln(stdout, "Stopping the local ZITADEL.")
-	return zitadel.Close()
+	if err := zitadel.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nStopped the local ZITADEL. Its state stays in %s: serve with the same -dir takes it up again (-fresh starts anew).\n", shortPath(zitadel.Dir))
+	return nil
+}
+
+// missingDir returns the topmost directory of dir that does not exist yet
+// (dir itself, or a parent), which Start would create; "" if dir exists.
+func missingDir(dir string) string {
+	missing := ""
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); !errors.Is(err, fs.ErrNotExist) || filepath.Dir(d) == d {
+			return missing
+		}
+		missing = d
+	}
 }
 
 func printInstructions(w io.Writer, z *localzitadel.Instance, noRoleEnv, jwtTokensEnv string) {
@@ -84,12 +105,21 @@ func printInstructions(w io.Writer, z *localzitadel.Instance, noRoleEnv, jwtToke
 	} else {
 		p("Files in %s (a new instance, kept there across restarts; -fresh starts anew):", shortPath(z.Dir))
 	}
-	p("  %-26s settings for every sample: service user %s (role read:messages)", filepath.Base(z.EnvFile), z.Reader.UserName)
-	p("  %-26s the same for %s (no role: /api/private-scoped answers 403)", filepath.Base(noRoleEnv), z.NoRole.UserName)
-	p("  %-26s the same for %s (JWT access tokens)", filepath.Base(jwtTokensEnv), z.JWTReader.UserName)
-	p("  %-26s key of the API application %s (api-jwt)", filepath.Base(z.JWTAPI.KeyFile), z.JWTAPI.ClientID)
-	p("  %-26s key of the service user %s (service-user-jwt)", filepath.Base(z.Reader.KeyFile), z.Reader.UserName)
-	p("  %-26s ZITADEL_DOMAIN and ADMIN_KEY_FILE of admin, an Org Owner (for combos setup)", "admin.env, admin.json")
+	files := []struct{ name, what string }{
+		{filepath.Base(z.EnvFile), "settings for every sample: service user " + z.Reader.UserName + " (role read:messages)"},
+		{filepath.Base(noRoleEnv), "the same for " + z.NoRole.UserName + " (no role: /api/private-scoped answers 403)"},
+		{filepath.Base(jwtTokensEnv), "the same for " + z.JWTReader.UserName + " (JWT access tokens)"},
+		{filepath.Base(z.JWTAPI.KeyFile), "key of the API application " + z.JWTAPI.ClientID + " (api-jwt)"},
+		{filepath.Base(z.Reader.KeyFile), "key of " + z.Reader.UserName + " (service-user-jwt)"},
+		{filepath.Base(z.NoRole.KeyFile), "key of " + z.NoRole.UserName},
+		{filepath.Base(z.JWTReader.KeyFile), "key of " + z.JWTReader.UserName},
+		{filepath.Base(z.Awkward.KeyFile), "key of " + z.Awkward.UserName + ", whose secret needs url-encoding (for the tests)"},
+		{"admin.env, admin.json", "ZITADEL_DOMAIN and ADMIN_KEY_FILE of admin, an Org Owner (for combos setup)"},
+		{"state.json", "the instance (ids, keys, secrets, tokens), to take it up again"},
+	}
+	for _, f := range files {
+		p("  %-33s %s", f.name, f.what)
+	}
 	p("")
 	p("Run one API and then any client against it, each in its own terminal, from the repository root:")
 	p("  go run ./api-jwt -env %s", env)

@@ -83,6 +83,16 @@ func TestServe(t *testing.T) {
 			t.Errorf("instructions lack %q:\n%s", want, out)
 		}
 	}
+	// Every file serve wrote is in its list, on a line of its own.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !regexp.MustCompile(`(?m)^  (\S+, )?` + regexp.QuoteMeta(e.Name()) + `(, \S+)?\s{2,}\S`).MatchString(out) {
+			t.Errorf("the file list does not name %s:\n%s", e.Name(), out)
+		}
+	}
 
 	resp, err := http.Get(issuer + "/.well-known/openid-configuration")
 	if err != nil {
@@ -93,7 +103,7 @@ func TestServe(t *testing.T) {
 		t.Errorf("discovery = %d", resp.StatusCode)
 	}
 
-	// Ctrl-C: run returns nil, the port is closed, the files stay.
+	// Ctrl-C: run returns nil, says so, the port is closed, the files stay.
 	cancel()
 	select {
 	case err := <-done:
@@ -102,6 +112,10 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+	want := "\nStopped the local ZITADEL. Its state stays in " + dir + ": serve with the same -dir takes it up again (-fresh starts anew).\n"
+	if !strings.HasSuffix(stdout.String(), want) {
+		t.Errorf("last output after Ctrl-C:\n%s\nwant it to end with %q", stdout.String(), want)
 	}
 	if _, err := http.Get(issuer + "/oauth/v2/keys"); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("after stop: %v, want connection refused", err)
@@ -199,18 +213,23 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// TestServePortInUse: a second serve on the same address names -addr.
+// TestServePortInUse: a second serve on the same address names -addr, and
+// leaves no -dir (nor a parent) it created behind.
 func TestServePortInUse(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	parent := t.TempDir()
 	var stdout, stderr lockedBuffer
-	err = run(t.Context(), []string{"combos", "serve", "-addr", ln.Addr().String(), "-dir", t.TempDir()}, os.Getenv, &stdout, &stderr)
+	err = run(t.Context(), []string{"combos", "serve", "-addr", ln.Addr().String(), "-dir", filepath.Join(parent, "new", ".local-zitadel")}, os.Getenv, &stdout, &stderr)
 	code := config.Report(err, &stderr)
 	want := "error: " + ln.Addr().String() + " is in use, by another combos serve or another program: stop it, or choose another address with -addr, e.g. -addr 127.0.0.1:8081\n"
 	if code != config.ExitFailed || stderr.String() != want {
 		t.Errorf("exit %d, stderr %q; want %d, %q", code, stderr.String(), config.ExitFailed, want)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Errorf("serve left %s/%s behind", parent, left[0].Name())
 	}
 }
