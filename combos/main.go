@@ -4,7 +4,7 @@
 //
 //	go run ./combos                  # all six combinations on a local ZITADEL
 //	go run ./combos -env FILE        # the same against the real ZITADEL configured in FILE
-//	go run ./combos serve [-addr 127.0.0.1:8080] [-dir .local-zitadel] [-zitadel-version v4.4]
+//	go run ./combos serve [-addr 127.0.0.1:8080] [-dir .local-zitadel] [-fresh] [-zitadel-version v4.4]
 //	go run ./combos bench [-duration 3s] [-concurrency 16]
 //	go run ./combos setup -env ADMIN_ENV -dir OUT [-rotate] [-delete]
 //
@@ -14,7 +14,10 @@
 // role read:messages and one that has not), then the negative cases (no,
 // garbage, revoked, expired and foreign tokens, a malformed header, ZITADEL
 // stopped), and prints a table. It exits 0 only when every answer is the
-// expected one.
+// expected one. With -env, the file's user must have the role, and the users
+// of no-role.env and jwt-tokens.env beside it (as setup writes them) run too.
+//
+// See README.md in this directory for each command's flags and output.
 //
 // serve starts a local ZITADEL-compatible OpenID provider on loopback (the
 // samples' tests use the same one), writes key files and an .env for every
@@ -58,8 +61,9 @@ without a command: run the six combinations and the negative cases
 
 commands:
   serve   run a local ZITADEL and write .env and key files for the samples
-          flags: -addr 127.0.0.1:8080  -dir .local-zitadel  -zitadel-version current (or e.g. v3.4, v4.4)
-  bench   measure the APIs under load: req/s and latency per route, cache warm and off
+          flags: -addr 127.0.0.1:8080  -dir .local-zitadel  -fresh  -zitadel-version current (or e.g. v3.4, v4.4)
+  bench   measure the APIs under load: req/s and latency per route, cache warm and off,
+          and their ratios to a bare net/http handler and to coreos/go-oidc's verifier
           flags: -duration 3s  -concurrency 16
   setup   create (or find) the project, apps and service users in a real ZITADEL
           and write OUT/.env; -rotate replaces secrets OUT does not hold; -delete removes what it created
