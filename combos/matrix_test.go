@@ -90,16 +90,7 @@ func TestGoRunCombos(t *testing.T) {
 // secret is wrong: every Basic row fails, the JWT-profile rows still pass,
 // the cases that need the local issuer are skipped, and the exit code is 1.
 func TestWrongAPISecretFails(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the five samples")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	z, err := localzitadel.Start(ctx, localzitadel.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer z.Close()
+	ctx, z := startForEnv(t)
 	env := z.Env(z.Reader, "http://127.0.0.1:0")
 	env["API_CLIENT_SECRET"] = "not-the-secret"
 	file := writeEnv(t, env)
@@ -176,6 +167,23 @@ func TestPreflightReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// startForEnv starts the local ZITADEL for a run of combos -env on the
+// samples, which the short tests skip.
+func startForEnv(t *testing.T) (context.Context, *localzitadel.Instance) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the five samples")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	z, err := localzitadel.Start(ctx, localzitadel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = z.Close() })
+	return ctx, z
+}
+
 func writeEnv(t *testing.T, env map[string]string) string {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "zitadel.env")
@@ -201,16 +209,7 @@ func writeEnvFile(t *testing.T, file string, env map[string]string) {
 // jwt-tokens.env's client secret is wrong: its client-credentials rows say
 // the client got no token, and why.
 func TestEnvRoleAndSetupsUsers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the five samples")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	z, err := localzitadel.Start(ctx, localzitadel.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer z.Close()
+	ctx, z := startForEnv(t)
 	dir := t.TempDir()
 	jwtTokens := z.Env(z.JWTReader, "http://127.0.0.1:0")
 	jwtTokens["CLIENT_SECRET"] = "not-the-secret"
