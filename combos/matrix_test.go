@@ -52,11 +52,10 @@ func TestMatrix(t *testing.T) {
 	}
 }
 
-// TestGoRunCombos runs `go run ./combos` as a user would.
+// TestGoRunCombos runs `go run ./combos` as a user would; TestMatrix runs
+// the same matrix in this process, so this one waits for E2E=1.
 func TestGoRunCombos(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the five samples")
-	}
+	requireE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "run", ".")
