@@ -95,7 +95,9 @@ go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' "./$name" |
 		rel=${pkg#"$old/"}
 		mkdir -p "$dest/$rel"
 		for f in "$rel"/*.go; do
-			case "$f" in *_test.go) continue ;; esac
+			# Tests need the local issuer; repository.go holds what only
+			# this repository has.
+			case "$f" in *_test.go | */repository.go) continue ;; esac
 			cp "$f" "$dest/$rel/"
 		done
 	done

@@ -114,6 +114,10 @@ func Printable(s string, limit int) string {
 	return s
 }
 
+// repositoryHint is how to get a .env in this repository, which has a local
+// ZITADEL: repository.go sets it, and a copy of a sample leaves that file out.
+var repositoryHint string
+
 // Env looks settings up in the real environment first, then in a .env file.
 // Its readers record a problem instead of returning an error; Err reports them all.
 type Env struct {
@@ -291,9 +295,8 @@ func (e *Env) Err() error {
 	}
 	if e.searched != "" {
 		how := "cp .env.example .env and fill it in, or name a settings file with -env FILE"
-		if st, err := os.Stat(filepath.Join(e.searched, "combos")); err == nil && st.IsDir() {
-			// This repository, not a copy of a sample: it has a local ZITADEL.
-			how = "cp .env.example .env and fill it in, name a settings file with -env FILE, or start a local ZITADEL with go run ./combos serve and use -env .local-zitadel/.env"
+		if st, err := os.Stat(filepath.Join(e.searched, "combos")); repositoryHint != "" && err == nil && st.IsDir() {
+			how = repositoryHint
 		}
 		// First: it explains the lines after it.
 		problems = slices.Insert(problems, 0, fmt.Sprintf("no .env file in %s or a parent directory up to the module root: %s", e.searched, how))
