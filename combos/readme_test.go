@@ -20,7 +20,7 @@ import (
 // The README sections whose commands TestREADMECommands runs, as written,
 // from the repository root of a fresh copy of the repository.
 var readmeSections = map[string][]string{
-	"README.md":                                 {"Locally, by hand"},
+	"README.md":                                 {"By hand"},
 	"api-jwt/README.md":                         {"Run it", "With curl"},
 	"api-basic-authentication/README.md":        {"Run it", "With curl"},
 	"service-user-jwt/README.md":                {"Run it", "With curl"},

@@ -123,8 +123,8 @@ cat >>"$dest/README.md" <<MD
 
 ---
 
-Copied from the \`$name\` sample of [ZITADEL API access and token introspection, in Go](https://$old)
-with \`scripts/copy-sample.sh\`. \`internal/\` holds the helpers it uses.
+Copied from the \`$name\` sample of the Go edition of ZITADEL's API access and token introspection
+examples, with \`scripts/copy-sample.sh\`. \`internal/\` holds the helpers it uses.
 MD
 grep -v -e '\.local-zitadel' -e 'combos' "$name/.env.example" >"$dest/.env.example"
 # In main.go's doc comment: drop the lines about the repository's local
