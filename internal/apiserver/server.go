@@ -74,16 +74,9 @@ func LoadSettings(name string, args []string, getenv func(string) string, stderr
 	}
 	s.IntrospectionURL = env.OptionalURL("ZITADEL_INTROSPECTION_URL", defaultURL, "https://my-instance.zitadel.cloud/oauth/v2/introspect")
 	s.ProjectID = env.Optional("PROJECT_ID", "")
-	s.CacheTTL = env.Duration("INTROSPECTION_CACHE_TTL", DefaultCacheTTL)
-	s.Timeout = env.Timeout("INTROSPECTION_TIMEOUT", introspect.DefaultTimeout)
-	s.MaxInFlight = DefaultMaxInFlight
-	if v := env.Optional("INTROSPECTION_MAX_IN_FLIGHT", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			env.Problem(fmt.Errorf("INTROSPECTION_MAX_IN_FLIGHT must be a number between 1 and 1000, not %q", v))
-		}
-		s.MaxInFlight = n
-	}
+	s.CacheTTL = duration(env, "INTROSPECTION_CACHE_TTL", DefaultCacheTTL, false)
+	s.Timeout = duration(env, "INTROSPECTION_TIMEOUT", introspect.DefaultTimeout, true)
+	s.MaxInFlight = number(env, "INTROSPECTION_MAX_IN_FLIGHT", DefaultMaxInFlight, 1, 1000, "a number")
 	s.ResourceURL = env.OptionalURL("RESOURCE_URL", "", "https://api.example.com")
 	// Only scheme://host[:port]: anything else would end up in the metadata's
 	// URL, or in the quoted resource_metadata of every challenge.
@@ -101,9 +94,44 @@ func LoadSettings(name string, args []string, getenv func(string) string, stderr
 		env.Problem(fmt.Errorf("TOKEN_VALIDATION must be introspection or jwt, not %q", s.TokenValidation))
 	}
 	if s.Addr == "" {
-		s.Addr = net.JoinHostPort("localhost", strconv.Itoa(env.Port("PORT", DefaultPort)))
+		s.Addr = net.JoinHostPort("localhost", strconv.Itoa(number(env, "PORT", DefaultPort, 1, 65535, "a port number")))
 	}
 	return s, env, nil
+}
+
+// duration reads a duration setting (Go syntax, like 30s or 2m), or def when
+// it is not set. A cache lifetime may be 0 (the cache is off); a timeout must
+// be more than 0 (positive): 0 would mean neither "wait forever" nor "not at
+// all" clearly, so it is refused rather than quietly replaced by def.
+func duration(env *config.Env, name string, def time.Duration, positive bool) time.Duration {
+	v := env.Optional(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err == nil && (d > 0 || d == 0 && !positive):
+		return d
+	case positive:
+		env.Problem(fmt.Errorf("%s must be a duration more than 0, like %s, not %q (unset it for the default %s)", name, def, v, def))
+	default:
+		env.Problem(fmt.Errorf("%s must be a duration like 30s, 2m or 0, not %q", name, v))
+	}
+	return def
+}
+
+// number reads a whole-number setting from lo to hi, or def when it is not set.
+func number(env *config.Env, name string, def, lo, hi int, what string) int {
+	v := env.Optional(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		env.Problem(fmt.Errorf("%s must be %s between %d and %d, not %q", name, what, lo, hi, v))
+		return def
+	}
+	return n
 }
 
 // portInUse names the two ways to move the API to another port.

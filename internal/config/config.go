@@ -16,9 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/joho/godotenv"
@@ -237,51 +235,6 @@ func (e *Env) Path(name, hint string) string {
 		v = filepath.Join(filepath.Dir(e.filePath), v)
 	}
 	return v
-}
-
-// Duration returns a duration setting (Go syntax, like 30s or 2m; 0 is allowed), or def.
-func (e *Env) Duration(name string, def time.Duration) time.Duration {
-	v, _ := e.lookup(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		e.problem("%s must be a duration like 30s, 2m or 0, not %q", name, v)
-		return def
-	}
-	return d
-}
-
-// Timeout returns a duration setting that must be more than 0, or def.
-// Unlike a cache lifetime, where 0 turns the cache off, a timeout of 0 has
-// no useful meaning (wait forever, or not at all), so it is rejected rather
-// than quietly replaced by the default.
-func (e *Env) Timeout(name string, def time.Duration) time.Duration {
-	v, _ := e.lookup(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		e.problem("%s must be a duration more than 0, like %s, not %q (unset it for the default %s)", name, def, v, def)
-		return def
-	}
-	return d
-}
-
-// Port returns a TCP port setting (1-65535), or def.
-func (e *Env) Port(name string, def int) int {
-	v, _ := e.lookup(name)
-	if v == "" {
-		return def
-	}
-	p, err := strconv.Atoi(v)
-	if err != nil || p < 1 || p > 65535 {
-		e.problem("%s must be a port number between 1 and 65535, not %q", name, v)
-		return def
-	}
-	return p
 }
 
 // Err returns an *Error listing every problem found so far, or nil. Call it

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -46,17 +45,15 @@ func TestRealEnvironmentWinsOverFile(t *testing.T) {
 
 func TestProblemsNameTheVariable(t *testing.T) {
 	e, err := Load(env(map[string]string{
-		"ZITADEL_DOMAIN":          "my-instance.zitadel.cloud",
-		"INTROSPECTION_CACHE_TTL": "soon",
-		"PORT":                    "99999",
+		"ZITADEL_DOMAIN": "my-instance.zitadel.cloud",
+		"API_BASE_URL":   "localhost:5000",
 	}), writeFile(t, t.TempDir(), ".env", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
 	e.Required("PROJECT_ID", "the id of the project in the ZITADEL console")
-	e.Duration("INTROSPECTION_CACHE_TTL", 30*time.Second)
-	e.Port("PORT", 5000)
+	e.OptionalURL("API_BASE_URL", "http://localhost:5000", "http://localhost:5000")
 	e.Problem(errors.New("key file k.json does not exist"))
 
 	var cfg *Error
@@ -66,8 +63,7 @@ func TestProblemsNameTheVariable(t *testing.T) {
 	want := []string{
 		"ZITADEL_DOMAIN must be a URL with scheme, like https://my-instance.zitadel.cloud",
 		"PROJECT_ID is not set: the id of the project in the ZITADEL console",
-		`INTROSPECTION_CACHE_TTL must be a duration like 30s, 2m or 0, not "soon"`,
-		`PORT must be a port number between 1 and 65535, not "99999"`,
+		"API_BASE_URL must be a URL with scheme, like http://localhost:5000",
 		"key file k.json does not exist",
 	}
 	if strings.Join(cfg.Problems, "\n") != strings.Join(want, "\n") {
@@ -76,12 +72,12 @@ func TestProblemsNameTheVariable(t *testing.T) {
 }
 
 func TestDefaultsAndZero(t *testing.T) {
-	e, _ := Load(env(map[string]string{"INTROSPECTION_CACHE_TTL": "0"}), writeFile(t, t.TempDir(), ".env", ""))
-	if d := e.Duration("INTROSPECTION_CACHE_TTL", 30*time.Second); d != 0 {
-		t.Errorf("TTL 0 = %v, want 0 (disabled)", d)
+	e, _ := Load(env(map[string]string{"PROJECT_ID": "0"}), writeFile(t, t.TempDir(), ".env", ""))
+	if v := e.Optional("PROJECT_ID", "1"); v != "0" {
+		t.Errorf("optional setting 0 = %q, want 0", v)
 	}
-	if d := e.Duration("UNSET", 30*time.Second); d != 30*time.Second {
-		t.Errorf("unset duration = %v, want default", d)
+	if v := e.Optional("UNSET", "default"); v != "default" {
+		t.Errorf("unset optional setting = %q, want default", v)
 	}
 	if u := e.OptionalURL("ZITADEL_TOKEN_URL", "https://d/oauth/v2/token", "https://x"); u != "https://d/oauth/v2/token" {
 		t.Errorf("optional URL = %q, want default", u)
@@ -162,8 +158,7 @@ func FuzzDotEnv(f *testing.F) {
 			return
 		}
 		e.URL("ZITADEL_DOMAIN", "https://x")
-		e.Duration("INTROSPECTION_CACHE_TTL", time.Second)
-		e.Port("PORT", 1)
+		e.Optional("INTROSPECTION_CACHE_TTL", "")
 		e.Path("API_PRIVATE_KEY_FILE", "h")
 		_ = e.Err()
 	})
@@ -176,8 +171,8 @@ func TestTypoNamesTheLikelySetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.URL("ZITADEL_DOMAIN", "https://my-instance.zitadel.cloud")
-	e.Duration("INTROSPECTION_CACHE_TTL", 30*time.Second)
-	e.Port("PORT", 5000)
+	e.Optional("INTROSPECTION_CACHE_TTL", "")
+	e.Optional("PORT", "")
 	e.Optional("API_PRIVATE_KEY", "") // a close name, but not what the file's one is close to
 	e.Path("API_PRIVATE_KEY_FILE", "h")
 	var cfg *Error
@@ -253,31 +248,6 @@ func TestNoDotEnvSaysHowToGetOne(t *testing.T) {
 	for _, want := range []string{"no .env file in " + mod, "cp .env.example .env", "-env FILE"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("first problem %q lacks %q", first, want)
-		}
-	}
-}
-
-func TestTimeoutZeroIsAProblem(t *testing.T) {
-	for _, tc := range []struct {
-		value string
-		want  time.Duration
-		fail  bool
-	}{
-		{"", 5 * time.Second, false},
-		{"250ms", 250 * time.Millisecond, false},
-		{"0", 5 * time.Second, true},
-		{"0s", 5 * time.Second, true},
-		{"-1s", 5 * time.Second, true},
-		{"5", 5 * time.Second, true},
-	} {
-		e, _ := Load(env(map[string]string{"INTROSPECTION_TIMEOUT": tc.value}), writeFile(t, t.TempDir(), ".env", ""))
-		got := e.Timeout("INTROSPECTION_TIMEOUT", 5*time.Second)
-		err := e.Err()
-		if got != tc.want || (err != nil) != tc.fail {
-			t.Errorf("Timeout(%q) = %v, %v; want %v, problem %v", tc.value, got, err, tc.want, tc.fail)
-		}
-		if err != nil && !strings.Contains(err.Error(), "INTROSPECTION_TIMEOUT must be a duration more than 0, like 5s") {
-			t.Errorf("Timeout(%q): %v", tc.value, err)
 		}
 	}
 }
