@@ -96,6 +96,15 @@ func notServed(err error) bool {
 // gone: the object is not there (any more).
 func gone(err error) bool { return isCode(err, "not_found") }
 
+// unlessGone is err, or nil when it says the object is gone already: a
+// delete of what is not there has done its job.
+func unlessGone(err error) error {
+	if gone(err) {
+		return nil
+	}
+	return err
+}
+
 // --- v2: Connect, POST /{package}.{Service}/{Method} --------------------------
 
 type v2API struct{ z *zitadelAPI }
@@ -143,21 +152,14 @@ func (a v2API) addRole(ctx context.Context, projectID, key, display string) (boo
 }
 
 func (a v2API) removeRole(ctx context.Context, projectID, key string) error {
-	err := a.z.call(ctx, "zitadel.project.v2.ProjectService/RemoveProjectRole", map[string]any{
+	// Some releases answer not_found for a role that is gone.
+	return unlessGone(a.z.call(ctx, "zitadel.project.v2.ProjectService/RemoveProjectRole", map[string]any{
 		"projectId": projectID, "roleKey": key,
-	}, &struct{}{})
-	if gone(err) { // some releases answer not_found for a role that is gone
-		return nil
-	}
-	return err
+	}, &struct{}{}))
 }
 
 func (a v2API) deleteProject(ctx context.Context, id string) error {
-	err := a.z.call(ctx, "zitadel.project.v2.ProjectService/DeleteProject", map[string]any{"projectId": id}, &struct{}{})
-	if gone(err) {
-		return nil
-	}
-	return err
+	return unlessGone(a.z.call(ctx, "zitadel.project.v2.ProjectService/DeleteProject", map[string]any{"projectId": id}, &struct{}{}))
 }
 
 func (a v2API) findApp(ctx context.Context, projectID, name string) (*foundApp, error) {
@@ -234,13 +236,9 @@ func (a v2API) newAppSecret(ctx context.Context, projectID, appID string) (strin
 }
 
 func (a v2API) deleteApp(ctx context.Context, projectID, appID string) error {
-	err := a.z.call(ctx, "zitadel.application.v2.ApplicationService/DeleteApplication", map[string]any{
+	return unlessGone(a.z.call(ctx, "zitadel.application.v2.ApplicationService/DeleteApplication", map[string]any{
 		"applicationId": appID, "projectId": projectID,
-	}, &struct{}{})
-	if gone(err) {
-		return nil
-	}
-	return err
+	}, &struct{}{}))
 }
 
 func (a v2API) findUser(ctx context.Context, name string) (*foundUser, error) {
@@ -345,11 +343,7 @@ func (a v2API) grant(ctx context.Context, userID, projectID, role string) (bool,
 }
 
 func (a v2API) deleteUser(ctx context.Context, userID string) error {
-	err := a.z.call(ctx, "zitadel.user.v2.UserService/DeleteUser", map[string]any{"userId": userID}, &struct{}{})
-	if gone(err) {
-		return nil
-	}
-	return err
+	return unlessGone(a.z.call(ctx, "zitadel.user.v2.UserService/DeleteUser", map[string]any{"userId": userID}, &struct{}{}))
 }
 
 // --- v1: the REST gateway, /management/v1/… ----------------------------------
@@ -400,20 +394,12 @@ func (a v1API) addRole(ctx context.Context, projectID, key, display string) (boo
 }
 
 func (a v1API) removeRole(ctx context.Context, projectID, key string) error {
-	err := a.rest(ctx, http.MethodDelete, "/projects/"+url.PathEscape(projectID)+"/roles/"+url.PathEscape(key),
-		"RemoveProjectRole", nil, &struct{}{})
-	if gone(err) {
-		return nil
-	}
-	return err
+	return unlessGone(a.rest(ctx, http.MethodDelete, "/projects/"+url.PathEscape(projectID)+"/roles/"+url.PathEscape(key),
+		"RemoveProjectRole", nil, &struct{}{}))
 }
 
 func (a v1API) deleteProject(ctx context.Context, id string) error {
-	err := a.rest(ctx, http.MethodDelete, "/projects/"+url.PathEscape(id), "RemoveProject", nil, &struct{}{})
-	if gone(err) {
-		return nil
-	}
-	return err
+	return unlessGone(a.rest(ctx, http.MethodDelete, "/projects/"+url.PathEscape(id), "RemoveProject", nil, &struct{}{}))
 }
 
 func (a v1API) findApp(ctx context.Context, projectID, name string) (*foundApp, error) {
@@ -481,11 +467,7 @@ func (a v1API) newAppSecret(ctx context.Context, projectID, appID string) (strin
 }
 
 func (a v1API) deleteApp(ctx context.Context, projectID, appID string) error {
-	err := a.rest(ctx, http.MethodDelete, a.appPath(projectID, appID), "RemoveApp", nil, &struct{}{})
-	if gone(err) {
-		return nil
-	}
-	return err
+	return unlessGone(a.rest(ctx, http.MethodDelete, a.appPath(projectID, appID), "RemoveApp", nil, &struct{}{}))
 }
 
 func (a v1API) findUser(ctx context.Context, name string) (*foundUser, error) {
@@ -578,9 +560,5 @@ func (a v1API) grant(ctx context.Context, userID, projectID, role string) (bool,
 }
 
 func (a v1API) deleteUser(ctx context.Context, userID string) error {
-	err := a.rest(ctx, http.MethodDelete, "/users/"+url.PathEscape(userID), "RemoveUser", nil, &struct{}{})
-	if gone(err) {
-		return nil
-	}
-	return err
+	return unlessGone(a.rest(ctx, http.MethodDelete, "/users/"+url.PathEscape(userID), "RemoveUser", nil, &struct{}{}))
 }
